@@ -1,0 +1,123 @@
+"""The one internal form of order evidence (ledger-semantics.md, "Evidence").
+
+Every source (ccxt unified structures, raw venue payloads, REST answers) is parsed into
+these two value types before the ledger sees it. Quantities are in base units (contracts
+already multiplied by the contract size), prices in quote, fees per asset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Iterable, Mapping, Union
+
+from gridledger.domain.types import OrderStatus, Side
+
+# Fees per asset as a sorted tuple of pairs: immutable, hashable, cheap to compare.
+Fees = tuple[tuple[str, Decimal], ...]
+NO_FEES: Fees = ()
+
+
+def make_fees(items: Iterable[tuple[str, Decimal]]) -> Fees:
+    """Sum fee amounts per asset; zero entries are kept out so equal fees compare equal."""
+    total: dict[str, Decimal] = {}
+    for asset, amount in items:
+        total[asset] = total.get(asset, Decimal(0)) + amount
+    return tuple(sorted((a, v) for a, v in total.items() if v != 0))
+
+
+def fees_dict(fees: Fees) -> dict[str, Decimal]:
+    return dict(fees)
+
+
+def add_fees(a: Fees, b: Fees) -> Fees:
+    if not b:
+        return a
+    if not a:
+        return b
+    return make_fees((*a, *b))
+
+
+def max_fees(a: Fees, b: Fees) -> Fees:
+    """Per-asset maximum: the watermark of two cumulative fee reports."""
+    if not b or a == b:
+        return a
+    if not a:
+        return b
+    merged: dict[str, Decimal] = dict(a)
+    for asset, amount in b:
+        have = merged.get(asset)
+        if have is None or amount > have:
+            merged[asset] = amount
+    return tuple(sorted(merged.items()))
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEvidence:
+    """A cumulative order snapshot (stream update or REST answer).
+
+    ``status`` is ``None`` for an acknowledgement that only links ids (a create response
+    without state). ``fees`` is ``None`` when the source does not carry cumulative fees
+    (Binance executionReport carries only the last trade's commission).
+    ``event_id`` is the venue's per-event id where one exists (Binance ``I``), so a replay
+    of the same event is told from a new report with the same content.
+    """
+
+    symbol: str
+    order_id: str | None
+    client_id: str | None
+    status: OrderStatus | None
+    side: Side | None = None
+    amount: Decimal | None = None
+    price: Decimal | None = None
+    filled: Decimal | None = None
+    cost: Decimal | None = None
+    fees: Fees | None = None
+    timestamp: int | None = None
+    event_id: str | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TradeEvidence:
+    """One fill of one order (incremental).
+
+    ``fees`` is ``None`` when the source does not carry the fee (Binance USDⓈ-M
+    TRADE_LITE, Bybit execution.fast, OKX fills channel); the ledger completes it when the
+    full report of the same fill arrives.
+    """
+
+    symbol: str
+    order_id: str | None
+    client_id: str | None
+    trade_id: str
+    side: Side | None
+    amount: Decimal
+    price: Decimal
+    cost: Decimal
+    fees: Fees | None = NO_FEES
+    timestamp: int | None = None
+    source: str = ""
+
+
+Evidence = Union[OrderEvidence, TradeEvidence]
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """What one message turned into: evidence items, or a reason it carries none.
+
+    ``skipped`` names messages that are valid but are not order evidence (account
+    position events, listen-key expiry, funding rows); they are counted, not rejected.
+    """
+
+    items: tuple[Evidence, ...]
+    skipped: str | None = None
+
+
+def as_mapping(value: object, what: str) -> Mapping[str, object]:
+    from gridledger.domain.numbers import InputError
+
+    if not isinstance(value, Mapping):
+        raise InputError(f"{what} must be a JSON object, got {type(value).__name__}")
+    return value

@@ -1,0 +1,42 @@
+"""One outcome per piece of evidence (rule R10)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+
+from gridledger.domain.numbers import ZERO
+from gridledger.domain.types import OrderStatus
+
+
+class OutcomeKind(str, Enum):
+    APPLIED = "APPLIED"  # changed the ledger; deltas say how
+    DUPLICATE = "DUPLICATE"  # this very evidence was applied before
+    STALE = "STALE"  # new evidence that proves nothing new (lower cumulative qty, NEW after FILLED)
+    FOREIGN = "FOREIGN"  # not one of this grid's orders; slots untouched
+    PARKED = "PARKED"  # waiting on something (an unknown exchange order id)
+    REJECTED = "REJECTED"  # malformed, wrong symbol, impossible; state untouched
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    kind: OutcomeKind
+    reason: str = ""
+    client_id: str | None = None
+    order_id: str | None = None
+    level: int | None = None
+    trade_id: str | None = None
+    status_before: OrderStatus | None = None
+    status_after: OrderStatus | None = None
+    filled_before: Decimal = ZERO
+    filled_after: Decimal = ZERO
+    slot_qty_delta: Decimal = ZERO
+    realized_delta: Decimal = ZERO
+    warnings: tuple[str, ...] = ()
+    gap: bool = False  # the evidence shows something is missing: reconcile this order
+    released: tuple["Outcome", ...] = ()  # parked evidence this one unblocked
+
+    @property
+    def filled_delta(self) -> Decimal:
+        return self.filled_after - self.filled_before

@@ -1,0 +1,48 @@
+"""A plain-data view of the ledger's state, for JSON output and reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gridledger.domain.numbers import fmt
+from gridledger.ledger.ledger import Ledger
+
+
+def ledger_state(ledger: Ledger) -> dict[str, Any]:
+    """Final state: decimals as strings (exact), slots in level order."""
+    grid = ledger.grid
+    slots = []
+    for level in sorted(ledger.slots):
+        slot = ledger.slots[level]
+        state = slot.state
+        bound = slot.bound
+        if state.qty == 0 and state.realized == 0 and not state.fees and bound is None and state.cost == 0:
+            continue
+        slots.append(
+            {
+                "level": level,
+                "price": fmt(grid.level_price(level)),
+                "qty": fmt(state.qty),
+                "cost": fmt(state.cost),
+                "realized_pnl": fmt(state.realized),
+                "fees": {a: fmt(v) for a, v in state.fees},
+                "round_trips": state.round_trips,
+                "status": slot.status,
+                "bound_order": bound.client_id if bound is not None else None,
+            }
+        )
+    return {
+        "grid_id": grid.grid_id,
+        "symbol": grid.symbol,
+        "anchor": fmt(grid.anchor),
+        "interval": fmt(grid.interval),
+        "position": fmt(ledger.position),
+        "realized_pnl": fmt(ledger.realized_pnl),
+        "fees": {a: fmt(v) for a, v in ledger.fees().items()},
+        "round_trips": sum(s.state.round_trips for s in ledger.slots.values()),
+        "slots": slots,
+        "live_orders": sorted(r.client_id for r in ledger.live_orders()),
+        "parked": len(list(ledger.parked())),
+        "anomalies": list(ledger.anomalies),
+        "outcomes": {k: v for k, v in sorted(ledger.counts.items())},
+    }
