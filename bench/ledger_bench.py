@@ -1,0 +1,231 @@
+"""Ledger benchmark (not part of `make test`): throughput, latency, memory and reopen time.
+
+    .venv/bin/python bench/ledger_bench.py            # the full run (several minutes)
+    .venv/bin/python bench/ledger_bench.py --quick    # smaller sizes, for a smoke check
+
+The stream: a generated grid history of ccxt unified order snapshots and trades (one JSON
+line per message), clean and with faults (30 % duplicates, reordering within 16, a replay
+of the last 500 messages after every 5,000). Every figure is measured in this process;
+ratios compare against the in-memory run of the same stream.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from gridledger.domain.grid import GridSpec
+from gridledger.domain.instrument import Instrument
+from gridledger.ledger.ledger import Ledger
+from gridledger.ledger.normalize import parse_message
+from gridledger.ledger.synthetic import HistoryGenerator, ccxt_structures, interleave, with_faults
+from gridledger.store.journal import Journal
+
+GRID = GridSpec("bench1", Instrument.from_symbol("BTC/USDT"), Decimal("30000"), Decimal("50"))
+INSTRUMENT = GRID.instrument
+
+
+def make_lines(n_orders: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    gen = HistoryGenerator(rng, GRID, levels=range(-40, 0), max_fills=4)
+    streams = [[json.dumps(m, separators=(",", ":")) for m in ccxt_structures(GRID, gen.next_order())]
+               for _ in range(n_orders)]
+    return interleave(rng, streams)
+
+
+def stream_lines(seed: int):
+    """An endless stream of message lines, generated in chunks (for the memory test)."""
+    rng = random.Random(seed)
+    gen = HistoryGenerator(rng, GRID, levels=range(-40, 0), max_fills=4)
+    while True:
+        streams = [[json.dumps(m, separators=(",", ":")) for m in ccxt_structures(GRID, gen.next_order())]
+                   for _ in range(2000)]
+        yield from interleave(rng, streams)
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def parse(line: str):
+    return parse_message(json.loads(line, parse_float=Decimal), "ccxt", INSTRUMENT).items
+
+
+def run_memory(lines: list[str]) -> dict:
+    """Parse + apply in memory (MemoryArchive, finished orders evicted after every message)."""
+    parsed = [parse(line) for line in lines]
+    led = Ledger(GRID)
+    lat = []
+    t0 = time.perf_counter()
+    for items in parsed:
+        s = time.perf_counter_ns()
+        for ev in items:
+            led.apply(ev)
+        led.flush_to_memory()
+        lat.append(time.perf_counter_ns() - s)
+    apply_s = time.perf_counter() - t0
+    led2 = Ledger(GRID)
+    t0 = time.perf_counter()
+    for line in lines:
+        for ev in parse(line):
+            led2.apply(ev)
+        led2.flush_to_memory()
+    full_s = time.perf_counter() - t0
+    return {
+        "apply_per_s": len(lines) / apply_s,
+        "parse_apply_per_s": len(lines) / full_s,
+        "p50_us": pct(lat, 0.50) / 1000,
+        "p99_us": pct(lat, 0.99) / 1000,
+        "counts": dict(led.counts),
+        "position": led.position,
+    }
+
+
+def run_journal(lines: list[str], group: int, synchronous: str) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        j = Journal.open(Path(tmp) / "j.db", GRID, synchronous=synchronous, group_size=group)
+        lat = []
+        t0 = time.perf_counter()
+        if group == 1:
+            for line in lines:
+                s = time.perf_counter_ns()
+                j.apply_message(line, parse(line))
+                lat.append(time.perf_counter_ns() - s)
+        else:
+            with j.group():
+                for line in lines:
+                    j.apply_message(line, parse(line))
+        elapsed = time.perf_counter() - t0
+        position = j.ledger.position
+        j.close()
+    out = {"per_s": len(lines) / elapsed, "position": position}
+    if lat:
+        out.update(p50_us=pct(lat, 0.50) / 1000, p99_us=pct(lat, 0.99) / 1000)
+    return out
+
+
+def run_rss(milestones: list[int]) -> dict:
+    """RSS of a journal-backed ledger after 1 M and 5 M messages: memory must stay bounded (R9)."""
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        j = Journal.open(Path(tmp) / "j.db", GRID, synchronous="NORMAL", group_size=100)
+        n = 0
+        t0 = time.perf_counter()
+        with j.group():
+            for line in stream_lines(7):
+                j.apply_message(line, parse(line))
+                n += 1
+                if n in milestones:
+                    j.commit()
+                    gc.collect()
+                    out[n] = (rss_mb(), j.ledger.ram_orders, time.perf_counter() - t0)
+                    print(f"  {n:>9,} messages: RSS {out[n][0]:.1f} MB, orders in RAM {out[n][1]}, "
+                          f"{out[n][2]:.0f} s", flush=True)
+                    if n == milestones[-1]:
+                        break
+        j.close()
+    return out
+
+
+def run_reopen(n: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "j.db"
+        j = Journal.open(db, GRID, synchronous="OFF", group_size=1000)
+        count = 0
+        with j.group():
+            for line in stream_lines(11):
+                j.apply_message(line, parse(line))
+                count += 1
+                if count >= n:
+                    break
+        position = j.ledger.position
+        j.close()
+        t0 = time.perf_counter()
+        j = Journal.open(db, GRID)
+        elapsed = time.perf_counter() - t0
+        same = j.ledger.position == position
+        entries = j.entries()
+        j.close()
+    return {"seconds": elapsed, "entries": entries, "same_state": same}
+
+
+def run_nautilus(lines: list[str]) -> dict | None:
+    try:
+        import nautilus_bridge  # noqa: F401  (bench/nautilus_bridge.py)
+    except ImportError as exc:
+        return {"skipped": str(exc)}
+    return nautilus_bridge.compare(lines, GRID)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run, not the figures)")
+    ap.add_argument("--orders", type=int, default=None)
+    ap.add_argument("--skip-rss", action="store_true")
+    args = ap.parse_args()
+    n_orders = args.orders or (2_000 if args.quick else 21_000)
+    milestones = [100_000, 200_000] if args.quick else [1_000_000, 5_000_000]
+    reopen_n = 100_000 if args.quick else 1_000_000
+
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus")
+    clean = make_lines(n_orders, 1)
+    faulty = with_faults(random.Random(2), clean, duplicate_p=0.3, reorder_window=16, replay_every=5000,
+                         replay_last=500)
+    print(f"stream: {n_orders:,} orders, {len(clean):,} messages clean, {len(faulty):,} with faults")
+    results = {}
+    for name, lines in (("clean", clean), ("faults", faulty)):
+        mem = run_memory(lines)
+        results[name] = mem
+        print(f"[{name}] in memory: apply {mem['apply_per_s']:,.0f} msg/s, parse+apply "
+              f"{mem['parse_apply_per_s']:,.0f} msg/s, apply latency p50 {mem['p50_us']:.1f} us "
+              f"p99 {mem['p99_us']:.1f} us")
+        print(f"[{name}] outcomes {mem['counts']}")
+    if results["clean"]["position"] != results["faults"]["position"]:
+        print("ERROR: faulty stream ended in a different position than the clean one")
+    for sync in ("FULL", "NORMAL"):
+        per = run_journal(faulty, 1, sync)
+        grp = run_journal(faulty, 100, sync)
+        base = results["faults"]["parse_apply_per_s"]
+        print(f"[faults] journal synchronous={sync}: per-message commit {per['per_s']:,.0f} msg/s "
+              f"(p50 {per['p50_us']:.0f} us, p99 {per['p99_us']:.0f} us; {per['per_s'] / base:.2f}x in-memory), "
+              f"group commit 100: {grp['per_s']:,.0f} msg/s ({grp['per_s'] / base:.2f}x in-memory)")
+    if not args.skip_rss:
+        print("memory (journal, group commit 100, synchronous=NORMAL):")
+        rss = run_rss(milestones)
+        a, b = rss[milestones[0]][0], rss[milestones[-1]][0]
+        print(f"RSS at {milestones[0]:,}: {a:.1f} MB; at {milestones[-1]:,}: {b:.1f} MB; "
+              f"growth {100 * (b - a) / a:+.1f} %")
+    ro = run_reopen(reopen_n)
+    print(f"reopen a journal of {ro['entries']:,} entries: {ro['seconds']:.2f} s (same state: {ro['same_state']})")
+    nt = run_nautilus(faulty if not args.quick else faulty[:20000])
+    if nt:
+        if "skipped" in nt:
+            print(f"NautilusTrader comparison skipped: {nt['skipped']}")
+        else:
+            print(f"NautilusTrader Order.apply/Position.apply: {nt['per_s']:,.0f} fills/s on "
+                  f"{nt['fills']:,} fills of {nt['orders']:,} orders; gridledger on the same messages "
+                  f"{nt['ours_per_s']:,.0f} msg/s; ratio gridledger/nautilus {nt['ours_per_s'] / nt['per_s']:.2f}")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).parent))
+    main()

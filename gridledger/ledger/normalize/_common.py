@@ -1,0 +1,276 @@
+"""Small helpers shared by the venue parsers.
+
+Every helper takes a ready-made ``label`` ("executionReport field z (cumulative filled)")
+so that an error names the field without building strings on the normal path; labels
+are module constants in each parser.
+
+The helpers type-check before any dict lookup or set membership: payloads are untrusted
+JSON, and an unhashable value (a list where a string was expected) must become an
+``InputError``, never a ``TypeError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from gridledger.domain.instrument import Instrument
+from gridledger.domain.numbers import ZERO, InputError, opt_decimal, to_decimal
+from gridledger.domain.types import OrderStatus, Side
+from gridledger.ledger.evidence import Evidence, Fees, Parsed, make_fees
+
+__all__ = [
+    "ParserFn",
+    "EMPTY_LIST",
+    "show",
+    "is_map",
+    "need_map",
+    "req_id",
+    "opt_id",
+    "opt_client_id",
+    "req_str",
+    "opt_ts",
+    "opt_side",
+    "lookup_status",
+    "symbol_of",
+    "qty",
+    "opt_qty",
+    "price_or_none",
+    "fee_pair",
+    "fees_from_map",
+    "each",
+    "guarded",
+    "collect",
+    "to_decimal",
+    "opt_decimal",
+    "ZERO",
+]
+
+ParserFn = Callable[[Any, Instrument, str], Parsed]
+
+# Reason for an empty list payload (GET openOrders with nothing open): valid, no evidence.
+EMPTY_LIST = "empty list"
+
+_SIDES: dict[str, Side] = {
+    "buy": Side.BUY,
+    "BUY": Side.BUY,
+    "Buy": Side.BUY,
+    "sell": Side.SELL,
+    "SELL": Side.SELL,
+    "Sell": Side.SELL,
+}
+
+
+def show(value: object, limit: int = 60) -> str:
+    """``repr`` cut short: junk payloads must not turn into megabyte error messages."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def is_map(value: object) -> bool:
+    # dict first: the ABC check is ~4x slower and JSON decoders produce dicts.
+    return isinstance(value, dict) or isinstance(value, Mapping)
+
+
+def need_map(value: object, label: str) -> Mapping[str, Any]:
+    if isinstance(value, dict) or isinstance(value, Mapping):
+        return value  # type: ignore[return-value]
+    if value is None:
+        raise InputError(f"{label} is missing")
+    raise InputError(f"{label} must be a JSON object, got {type(value).__name__}: {show(value)}")
+
+
+def req_id(value: object, label: str) -> str:
+    """An exchange id as ``str``: Binance sends ints, OKX/Bybit strings."""
+    kind = type(value)
+    if kind is str:
+        if value:
+            return value  # type: ignore[return-value]
+        raise InputError(f"{label} is empty")
+    if kind is int:
+        return str(value)
+    if value is None:
+        raise InputError(f"{label} is missing")
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        # A caller decoding with parse_float=Decimal could hand us 12.0 for an int id.
+        return str(int(value))
+    raise InputError(f"{label} is not an id: {show(value)}")
+
+
+def opt_id(value: object, label: str) -> str | None:
+    if value is None or value == "":
+        return None
+    return req_id(value, label)
+
+
+def opt_client_id(value: object, label: str) -> str | None:
+    """Client ids: empty string means "none" (Binance ``C`` outside cancels, OKX ``clOrdId``)."""
+    if value is None or value == "":
+        return None
+    return req_id(value, label)
+
+
+def req_str(value: object, label: str) -> str:
+    if type(value) is str and value:
+        return value  # type: ignore[return-value]
+    if value is None:
+        raise InputError(f"{label} is missing")
+    raise InputError(f"{label} must be a non-empty string, got {show(value)}")
+
+
+def opt_ts(value: object, label: str) -> int | None:
+    """Millisecond timestamps arrive as ints (Binance) or digit strings (OKX, Bybit)."""
+    if value is None or value == "":
+        return None
+    kind = type(value)
+    if kind is int:
+        result = value
+    elif kind is str:
+        if not (value.isascii() and value.isdigit()):  # type: ignore[union-attr]
+            raise InputError(f"{label} is not a timestamp: {show(value)}")
+        result = int(value)  # type: ignore[arg-type]
+    elif isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        result = int(value)
+    else:
+        raise InputError(f"{label} is not a timestamp: {show(value)}")
+    if result < 0:  # type: ignore[operator]
+        raise InputError(f"{label} is negative: {show(value)}")
+    return result  # type: ignore[return-value]
+
+
+def opt_side(value: object, label: str) -> Side | None:
+    if value is None or value == "":
+        return None
+    side = _SIDES.get(value) if type(value) is str else None  # type: ignore[arg-type]
+    if side is None:
+        raise InputError(f"{label} must be buy or sell, got {show(value)}")
+    return side
+
+
+def lookup_status(
+    table: Mapping[str, OrderStatus | None], value: object, label: str
+) -> OrderStatus | None:
+    """Map a venue status through ``table``; unknown or non-string values are errors."""
+    if type(value) is str and value in table:
+        return table[value]  # type: ignore[index]
+    if value is None:
+        raise InputError(f"{label} is missing")
+    raise InputError(f"unknown order status {show(value)} in {label}")
+
+
+def symbol_of(value: object, label: str, instrument: Instrument, spot: bool | None = None) -> str:
+    """Venue market id → unified symbol; a foreign market keeps its id (the ledger rejects it).
+
+    ``spot`` says which kind of market the message is about when the venue tells
+    (Binance spot vs USDⓈ-M stream, OKX ``instType``, Bybit ``category``). Venue ids
+    collide across kinds (``BTCUSDT`` is both Bybit spot and linear, ``BTC-USDT`` is in
+    the venue ids of ``BTC/USDT:USDT``), so a message for the other kind keeps its venue
+    id instead of being unified into our symbol.
+    """
+    if type(value) is str and value:
+        if spot is not None and spot != (instrument.settle is None):
+            return value  # type: ignore[return-value]
+        return instrument.unify(value)  # type: ignore[arg-type]
+    if value is None:
+        raise InputError(f"{label} is missing")
+    raise InputError(f"{label} must be a non-empty string, got {show(value)}")
+
+
+def qty(value: object, label: str, mult: Decimal | None = None) -> Decimal:
+    """A required non-negative quantity, times the contract size when ``mult`` is given."""
+    result = to_decimal(value, label)
+    return result if mult is None else result * mult
+
+
+def opt_qty(value: object, label: str, mult: Decimal | None = None) -> Decimal | None:
+    result = opt_decimal(value, label)
+    if result is None or mult is None:
+        return result
+    return result * mult
+
+
+def price_or_none(value: object, label: str) -> Decimal | None:
+    """A limit price; 0 means "no price" (market orders report ``p = 0``)."""
+    result = opt_decimal(value, label)
+    if result is None or not result:
+        return None
+    return result
+
+
+def fee_pair(
+    amount: object, asset: object, amount_label: str, asset_label: str, *, flip: bool = False
+) -> Fees:
+    """One fee in one asset as ``Fees``; zero gives ``()``. ``flip`` turns OKX's sign
+    (negative = charged) into ours (positive = charged, negative = rebate)."""
+    value = opt_decimal(amount, amount_label, negative_ok=True)
+    if value is None or not value:
+        return ()
+    if flip:
+        value = -value
+    if type(asset) is not str or not asset:
+        raise InputError(f"{asset_label} must name the fee asset when {amount_label} is non-zero, got {show(asset)}")
+    return ((asset, value),)  # type: ignore[return-value]
+
+
+def fees_from_map(value: object, label: str) -> Fees | None:
+    """``{asset: amount}`` (Bybit ``cumFeeDetail``) → ``Fees``; empty → ``None`` (not carried)."""
+    if value is None or value == "":
+        return None
+    detail = need_map(value, label)
+    if not detail:
+        return None
+    pairs = []
+    for asset, amount in detail.items():
+        if type(asset) is not str or not asset:
+            raise InputError(f"{label} has a bad asset name: {show(asset)}")
+        pairs.append((asset, to_decimal(amount, f"{label}[{asset}]", negative_ok=True)))
+    return make_fees(pairs)
+
+
+def each(
+    payload: list[Any] | tuple[Any, ...], one: ParserFn, instrument: Instrument, source: str
+) -> Parsed:
+    """A list payload (GET openOrders, myTrades) yields the items of every element."""
+    items: list[Evidence] = []
+    reasons: list[str] = []
+    for element in payload:
+        parsed = one(element, instrument, source)
+        if parsed.items:
+            items.extend(parsed.items)
+        elif parsed.skipped and parsed.skipped not in reasons:
+            reasons.append(parsed.skipped)
+    return collect(items, reasons)
+
+
+def collect(items: list[Evidence], reasons: list[str]) -> Parsed:
+    """Items if any; otherwise the skip reasons (``Parsed`` holds items *or* a reason)."""
+    if items:
+        return Parsed(tuple(items))
+    if reasons:
+        return Parsed((), "; ".join(reasons))
+    return Parsed((), EMPTY_LIST)
+
+
+def guarded(fn: ParserFn) -> ParserFn:
+    """Turn arithmetic and conversion failures on junk input into ``InputError``.
+
+    ``Decimal`` arithmetic on absurd exponents raises ``decimal.Overflow`` (an
+    ``ArithmeticError``), and ``int``/``str`` refuse numbers longer than Python's digit
+    limit with a plain ``ValueError``; both mean "malformed input", so callers only ever
+    see ``InputError``. ``try`` costs nothing on the normal path (CPython 3.11+).
+    """
+
+    def wrapper(payload: Any, instrument: Instrument, source: str = "") -> Parsed:
+        try:
+            return fn(payload, instrument, source)
+        except InputError:
+            raise
+        except (ArithmeticError, ValueError) as exc:
+            raise InputError(f"number out of range or unreadable: {type(exc).__name__}: {exc}") from None
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__qualname__ = fn.__qualname__
+    wrapper.__doc__ = fn.__doc__
+    wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
+    return wrapper

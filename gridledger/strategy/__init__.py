@@ -1,0 +1,59 @@
+"""The grid strategy: pure, synchronous decisions from a price and the slots' view.
+
+``decide`` is the entry point; the engine owns I/O, client ids and the ledger, and feeds
+post-only rejections and acceptances back through ``StrategyState``.
+"""
+
+from gridledger.strategy.actions import (
+    NOTE_KINDS,
+    Action,
+    Cancel,
+    Decision,
+    LiveOrder,
+    Note,
+    NoteKind,
+    Place,
+    SlotView,
+    StrategyState,
+)
+from gridledger.strategy.decide import CANCEL_OUTSIDE_WINDOW, decide
+from gridledger.strategy.grid import (
+    buy_amount,
+    check_grid,
+    is_dust,
+    level_price,
+    meets_minimums,
+    next_centre,
+    raw_centre,
+    sellable_amount,
+    window_floor,
+    window_levels,
+)
+from gridledger.strategy.params import GridParams, MarketRules
+
+__all__ = [
+    "Action",
+    "CANCEL_OUTSIDE_WINDOW",
+    "Cancel",
+    "Decision",
+    "GridParams",
+    "LiveOrder",
+    "MarketRules",
+    "NOTE_KINDS",
+    "Note",
+    "NoteKind",
+    "Place",
+    "SlotView",
+    "StrategyState",
+    "buy_amount",
+    "check_grid",
+    "decide",
+    "is_dust",
+    "level_price",
+    "meets_minimums",
+    "next_centre",
+    "raw_centre",
+    "sellable_amount",
+    "window_floor",
+    "window_levels",
+]
