@@ -106,6 +106,60 @@ def _print_state(state: dict[str, Any]) -> None:
         out.print(f"[red]rejected[/] {r['source']}:{r['line']}: {r['reason']}", soft_wrap=True)
 
 
+def _bundled_paper_config() -> Path:
+    from importlib.resources import files
+
+    return Path(str(files("gridledger") / "data" / "paper.toml"))
+
+
+@app.command()
+def paper(
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="TOML config; default: the bundled one."),
+    duration: Optional[str] = typer.Option(None, "--duration", help="Simulated time, e.g. 1d, 12h, 30m."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the market and the faults."),
+    chaos: bool = typer.Option(False, "--chaos", help="Inject every fault and kill/restart the engine."),
+    db: Optional[Path] = typer.Option(None, "--db", help="Journal path (default: a temporary file)."),
+    report_json: Optional[Path] = typer.Option(None, "--report-json", help="Also write the report as JSON."),
+    log_level: str = typer.Option("ERROR", "--log-level", help="Log level on stderr."),
+) -> None:
+    """Paper-trade the grid on the built-in simulated exchange, then check the ledger against it."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from gridledger.paper.report import print_report, report_json as make_report
+    from gridledger.paper.session import run_paper
+    from gridledger.paper.settings import paper_settings
+    from gridledger.store.journal import JournalError
+
+    setup_logging(log_level)
+    cfg = _load(config or _bundled_paper_config())
+    table = dict(cfg.paper)
+    if duration is not None:
+        table["duration"] = duration
+    if seed is not None:
+        table["seed"] = seed
+    try:
+        ps = paper_settings(table)
+    except ConfigError as exc:
+        fail(str(exc))
+    with Progress(TextColumn("[bold]paper[/] {task.description}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
+                  TimeElapsedColumn(), console=err, transient=True) as bar:
+        task = bar.add_task(f"{cfg.grid.symbol} {ps.duration}{' chaos' if chaos else ''}", total=ps.duration_ms)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            result = run_paper(cfg, ps, chaos=chaos, db=db, progress=progress)
+        except (JournalError, ValueError) as exc:
+            fail(str(exc))
+    doc = make_report(result, seed=ps.seed, chaos=chaos, duration=ps.duration)
+    print_report(out, doc)
+    if report_json is not None:
+        report_json.write_text(json.dumps(doc, indent=2) + "\n")
+    if not result.audit.match:
+        raise typer.Exit(1)
+
+
 @coid_app.command("encode")
 def coid_encode(
     config: Path = typer.Option(..., "--config", "-c"),

@@ -64,12 +64,12 @@ class Slot:
 
     @property
     def status(self) -> str:
+        """Derived from the bound order alone: FREE (none), PENDING (an open buy working),
+        LOCKED (a closing sell holds the inventory). Inventory is reported beside it."""
         bound = self.bound
-        if bound is not None and bound.role is Role.OPEN and self.state.qty <= 0:
-            return "PENDING"
-        if self.state.qty > 0 or bound is not None:
-            return "LOCKED"
-        return "FREE"
+        if bound is None:
+            return "FREE"
+        return "PENDING" if bound.role is Role.OPEN else "LOCKED"
 
 
 def _fold(state: SlotState, rec: OrderRecord, base: str, quote: str) -> SlotState:
@@ -309,7 +309,9 @@ class Ledger:
         status_before, (filled_before, _, _), order_id_before = before
         status_after = rec.status
         effective = rec.effective()
-        gap = rec.trade_gap > 0 and isinstance(ev, OrderEvidence) and rec.trades != {}
+        # A snapshot ahead of the trades, from a source without cumulative fees (Binance),
+        # means fills whose fees only their trades can tell: fetch them.
+        gap = isinstance(ev, OrderEvidence) and rec.trade_gap > 0 and rec.snap_fees is None
         if self._recovered and rec.client_id in self._recovered:
             self._recovered.discard(rec.client_id)
             gap = True

@@ -52,11 +52,13 @@ CREATE TABLE IF NOT EXISTS orders (
     level INTEGER NOT NULL,
     generation INTEGER NOT NULL,
     folded INTEGER NOT NULL,
+    incomplete INTEGER NOT NULL,
     data TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS orders_by_order_id ON orders (order_id);
 CREATE INDEX IF NOT EXISTS orders_folded ON orders (level, generation) WHERE folded = 1;
 CREATE INDEX IF NOT EXISTS orders_open ON orders (folded) WHERE folded = 0;
+CREATE INDEX IF NOT EXISTS orders_incomplete ON orders (incomplete) WHERE incomplete = 1;
 CREATE TABLE IF NOT EXISTS slots (
     level INTEGER PRIMARY KEY,
     base TEXT NOT NULL,
@@ -92,6 +94,7 @@ class Journal:
         self._rows: list[tuple[int | None, str, str, str]] = []
         self._grouping = 0
         self._broken: str | None = None
+        self._meta_pending: dict[str, str] = {}
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -230,7 +233,7 @@ class Journal:
         self._check_usable()
         changes = self.ledger.take_changes()
         rows, self._rows = self._rows, []
-        if not rows and not changes:
+        if not rows and not changes and not self._meta_pending:
             self.ledger.committed(changes)
             return
         try:
@@ -252,10 +255,11 @@ class Journal:
             )
         if changes.orders:
             conn.executemany(
-                "INSERT OR REPLACE INTO orders (client_id, order_id, level, generation, folded, data) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO orders (client_id, order_id, level, generation, folded, incomplete, data) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (r.client_id, r.order_id, r.level, r.generation, int(r.pre_state is not None), record_to_json(r))
+                    (r.client_id, r.order_id, r.level, r.generation, int(r.pre_state is not None),
+                     int(r.filled > 0 and r.fees_incomplete()), record_to_json(r))
                     for r in changes.orders
                 ],
             )
@@ -277,6 +281,9 @@ class Journal:
             "UPDATE meta SET value = ? WHERE key = 'counts'",
             (json.dumps(dict(self.ledger.counts), separators=(",", ":")),),
         )
+        if self._meta_pending:
+            conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(self._meta_pending.items()))
+            self._meta_pending = {}
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -292,6 +299,23 @@ class Journal:
         if self._broken is not None:
             raise JournalError(f"journal is unusable after a failed commit ({self._broken}); reopen it")
 
+    # ------------------------------------------------------------------ engine cursors
+    def get_meta(self, key: str) -> str | None:
+        """A value the engine keeps with the journal (a trade cursor, the balance baseline)."""
+        if f"x:{key}" in self._meta_pending:
+            return self._meta_pending[f"x:{key}"]
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (f"x:{key}",)).fetchone()
+        return None if row is None else row[0]
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Stored with the next commit, in the same transaction as the evidence it follows."""
+        self._meta_pending[f"x:{key}"] = value
+
+    def incomplete_orders(self) -> list[str]:
+        """Client ids of filled orders whose fees are not all known yet (fetch their trades)."""
+        self.commit()
+        return [c for (c,) in self._conn.execute("SELECT client_id FROM orders WHERE incomplete = 1")]
+
     # ------------------------------------------------------------------ reading
     def entries(self) -> int:
         return self._conn.execute("SELECT count(*) FROM journal").fetchone()[0]
@@ -305,6 +329,16 @@ class Journal:
     def close(self) -> None:
         if self._broken is None and self._rows:
             self.commit()
+        self._conn.close()
+
+    def abandon(self) -> None:
+        """Drop the connection without committing anything pending: what SIGKILL does.
+
+        For crash tests and chaos runs; SQLite rolls the open transaction back, so the
+        journal on disk holds exactly what was committed.
+        """
+        self._broken = "abandoned"
+        self._rows.clear()
         self._conn.close()
 
     def __enter__(self) -> "Journal":

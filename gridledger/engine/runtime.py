@@ -1,0 +1,632 @@
+"""The engine: the imperative shell around the ledger and the strategy.
+
+Data moves one way at a time. Streams and REST answers become evidence, each piece
+journaled in its own transaction before anything acts on it; prices go to the strategy;
+the strategy's actions go out through the executor. Single-threaded asyncio: the ledger
+is only touched between awaits, so it needs no locks.
+
+What the engine never does: assume an order failed because a call timed out, assume an
+order finished because it is missing from the open orders, or size anything from ccxt's
+merged order cache. Each of those is a query, answered by evidence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any, Awaitable, Callable
+
+import ccxt
+
+from gridledger.config import Config
+from gridledger.domain.numbers import ZERO, InputError, opt_decimal
+from gridledger.domain.types import OrderStatus, Role
+from gridledger.engine.evidence_reader import EvidenceReader, dump
+from gridledger.engine.executor import Caller, Verdict
+from gridledger.engine.markets import market_rules
+from gridledger.exchange.port import ExchangePort
+from gridledger.ledger.evidence import Evidence, OrderEvidence
+from gridledger.ledger.outcomes import Outcome, OutcomeKind
+from gridledger.ledger.records import OrderRecord
+from gridledger.logs import log_event, redact
+from gridledger.store.journal import Journal
+from gridledger.strategy import (
+    Cancel,
+    Decision,
+    GridParams,
+    LiveOrder,
+    MarketRules,
+    Place,
+    SlotView,
+    StrategyState,
+    decide,
+)
+
+log = logging.getLogger("gridledger.engine")
+
+
+class EngineFatal(RuntimeError):
+    """A condition the engine must not trade through (bad credentials, unknown symbol)."""
+
+
+@dataclass(slots=True)
+class EngineStats:
+    ticks: int = 0
+    placed: int = 0
+    canceled: int = 0
+    rejected: int = 0
+    post_only_rejects: int = 0
+    unknown_creates: int = 0
+    queries: int = 0
+    reconciles: int = 0
+    reconnects: int = 0
+    drift_pauses: int = 0
+    bad_messages: int = 0
+    planned: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class DriftReport:
+    base_drift: Decimal = ZERO
+    missing_on_exchange: list[str] = field(default_factory=list)  # ledger live, exchange not open
+    unknown_to_ledger: list[str] = field(default_factory=list)  # exchange open, ledger not live
+
+    @property
+    def ok(self) -> bool:
+        return self.base_drift == 0 and not self.missing_on_exchange and not self.unknown_to_ledger
+
+
+class GridEngine:
+    def __init__(
+        self,
+        exchange: ExchangePort,
+        journal: Journal,
+        config: Config,
+        *,
+        now_ms: Callable[[], int],
+        dry_run: bool = False,
+        seed: int = 0,
+        on_plan: Callable[[Decision], None] | None = None,
+        on_tick: Callable[[Decimal, int], None] | None = None,
+    ) -> None:
+        self.ex = exchange
+        self.journal = journal
+        self.ledger = journal.ledger
+        self.config = config
+        self.grid = config.grid.spec()
+        self.symbol = self.grid.symbol
+        self.now_ms = now_ms
+        self.dry_run = dry_run
+        self.on_plan = on_plan
+        self.on_tick = on_tick
+        self.reader = EvidenceReader(exchange.id, self.grid.instrument)
+        eng = config.engine
+        self.caller = Caller(eng.rate_limit_per_s, eng.request_timeout_s, eng.order_retries)
+        self.stats = EngineStats()
+        self.rules: MarketRules | None = None
+        self.params: GridParams | None = None
+        self.state = StrategyState()
+        self.last_price: Decimal | None = None
+        self.drift = DriftReport()
+        self._rng = random.Random(seed)
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._stopping = False
+        self._killed = False
+        self._ready = False
+        self._wake = asyncio.Event()
+        self._reconcile_due = True
+        self._queries: set[str] = set()  # client ids to ask the exchange about
+        self._parked_queries: set[str] = set()  # exchange order ids of parked evidence
+        self._unknown: dict[str, float] = {}  # client id -> loop time its create went unanswered
+        self._not_found: dict[str, tuple[int, float]] = {}
+        self._cancel_sent: dict[str, float] = {}
+        self._drift_strikes = 0
+        self._drift_paused = False
+        self._last_plan: tuple | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def paused(self) -> bool:
+        return (
+            self.config.strategy.paused
+            or self._drift_paused
+            or bool(self.ledger.anomalies)
+            or self._stopping
+        )
+
+    async def prepare(self) -> None:
+        """Markets, precision and limits; fail before anything is placed."""
+        markets = await self.ex.load_markets()
+        market = markets.get(self.symbol)
+        if market is None:
+            raise EngineFatal(f"the exchange has no market {self.symbol}")
+        self.rules = market_rules(self.ex, market)
+        s = self.config.strategy
+        self.params = GridParams(
+            anchor=self.grid.anchor,
+            interval=self.grid.interval,
+            quote_per_level=s.quote_per_level,
+            buy_window=s.buy_window,
+            max_open_orders=s.max_open_orders,
+            post_only=s.post_only,
+            post_only_retries=s.post_only_retries,
+            taker_fallback=s.taker_fallback,
+            post_only_close=s.post_only_close,
+            hysteresis=s.hysteresis,
+            lower_price=s.lower_price,
+            upper_price=s.upper_price,
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set, then shut down cleanly."""
+        await self.start()
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            done, _ = await asyncio.wait([stopper, *self._tasks], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not stopper and not task.cancelled() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+        finally:
+            stopper.cancel()
+            if not self._killed:
+                await self.shutdown(cancel_open=self.config.engine.cancel_on_exit)
+
+    async def start(self) -> None:
+        if self.rules is None:
+            await self.prepare()
+        self._tasks.append(asyncio.ensure_future(self._orders_loop(), ))
+        if self.reader.needs_trade_stream:
+            self._tasks.append(asyncio.ensure_future(self._trades_loop()))
+        # Let the stream subscribe before the REST snapshot, so nothing falls in between.
+        for _ in range(3):
+            await asyncio.sleep(0)
+        await self.reconcile("startup")
+        self._ready = True
+        self._tasks.append(asyncio.ensure_future(self._ticker_loop()))
+        self._tasks.append(asyncio.ensure_future(self._housekeeping_loop()))
+
+    async def shutdown(self, cancel_open: bool = False) -> None:
+        """Stop placing; optionally cancel our open orders; flush the journal."""
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        if cancel_open and not self.dry_run:
+            for rec in list(self.ledger.live_orders()):
+                await self._cancel(Cancel(rec.level, rec.client_id, "shutdown"), force=True)
+        self.journal.commit()
+
+    def kill(self) -> None:
+        """Stop at once, as a crash would: no cleanup, no final commit (chaos testing)."""
+        self._stopping = True
+        self._killed = True
+        for task in self._tasks:
+            task.cancel()
+        self._tasks.clear()
+
+    # ------------------------------------------------------------------ evidence in
+    def ingest_order(self, order: dict[str, Any], source: str) -> list[Outcome]:
+        try:
+            raw, parsed = self.reader.read_order(order, source)
+        except InputError as exc:
+            return [self._bad_message(order, str(exc), source)]
+        return self._apply(raw, parsed.items, source)
+
+    def ingest_trade(self, trade: dict[str, Any], source: str) -> list[Outcome]:
+        try:
+            raw, parsed = self.reader.read_trade(trade, source)
+        except InputError as exc:
+            return [self._bad_message(trade, str(exc), source)]
+        outs = self._apply(raw, parsed.items, source)
+        ts = trade.get("timestamp")
+        if isinstance(ts, int):
+            cursor = self.journal.get_meta("trade_cursor_ms")
+            if cursor is None or ts > int(cursor):
+                self.journal.set_meta("trade_cursor_ms", str(ts))
+        return outs
+
+    def _bad_message(self, structure: Any, reason: str, source: str) -> Outcome:
+        self.stats.bad_messages += 1
+        return self.journal.record_rejection(dump(structure.get("info", structure) if isinstance(structure, dict)
+                                                  else structure), reason, source=source,
+                                             received_at=self.now_ms())
+
+    def _apply(self, raw: str, items: tuple[Evidence, ...] | list[Evidence], source: str) -> list[Outcome]:
+        outcomes = self.journal.apply_message(raw, items, source=source, received_at=self.now_ms())
+        for out in outcomes:
+            self._follow_up(out)
+            for rel in out.released:
+                self._follow_up(rel)
+        return outcomes
+
+    def _follow_up(self, out: Outcome) -> None:
+        """Evidence that shows a gap asks the exchange: never fill a gap by assumption."""
+        if out.gap:
+            if out.client_id:
+                self._queries.add(out.client_id)
+            elif out.order_id:
+                self._parked_queries.add(out.order_id)
+            self._wake.set()
+        if out.client_id and out.client_id in self._unknown and out.kind is OutcomeKind.APPLIED:
+            self._unknown.pop(out.client_id, None)
+
+    def _reject_order(self, rec: OrderRecord, error: BaseException) -> None:
+        """The exchange refused the order: that answer is evidence it never existed."""
+        ev = OrderEvidence(
+            symbol=self.symbol,
+            order_id=None,
+            client_id=rec.client_id,
+            status=OrderStatus.REJECTED,
+            side=rec.side,
+            amount=rec.amount,
+            price=rec.price,
+            filled=ZERO,
+            cost=ZERO,
+            fees=(),
+            timestamp=self.now_ms(),
+            event_id=f"rejected:{rec.client_id}",
+            source="rest:error",
+        )
+        raw = dump({"error": type(error).__name__, "message": redact(str(error))[:500], "clientOrderId": rec.client_id})
+        self._apply(raw, [ev], "rest:error")
+
+    # ------------------------------------------------------------------ streams
+    async def _backoff(self, attempt: int) -> None:
+        delay = min(30.0, 0.5 * 2 ** min(attempt, 6))
+        await asyncio.sleep(delay * (0.5 + self._rng.random()))
+
+    async def _stream(self, name: str, watch: Callable[[], Awaitable[list[dict[str, Any]]]],
+                      handle: Callable[[dict[str, Any], str], list[Outcome]]) -> None:
+        attempt = 0
+        while not self._stopping:
+            try:
+                updates = await watch()
+            except (ccxt.NetworkError, ccxt.ExchangeError) as exc:
+                if isinstance(exc, (ccxt.AuthenticationError, ccxt.BadSymbol)):
+                    raise EngineFatal(f"{name} stream: {redact(str(exc))}") from exc
+                self.stats.reconnects += 1
+                log_event(log, logging.WARNING, "stream disconnected", stream=name, error=type(exc).__name__,
+                          attempt=attempt)
+                # ccxt does not replay what was missed: reconcile by REST after reconnecting.
+                self._reconcile_due = True
+                self._wake.set()
+                await self._backoff(attempt)
+                attempt += 1
+                continue
+            attempt = 0
+            for update in updates:
+                handle(update, f"ws:{name}")
+
+    async def _orders_loop(self) -> None:
+        await self._stream("orders", lambda: self.ex.watch_orders(self.symbol), self.ingest_order)
+
+    async def _trades_loop(self) -> None:
+        await self._stream("trades", lambda: self.ex.watch_my_trades(self.symbol), self.ingest_trade)
+
+    async def _ticker_loop(self) -> None:
+        attempt = 0
+        while not self._stopping:
+            try:
+                ticker = await self.ex.watch_ticker(self.symbol)
+            except ccxt.NetworkError as exc:
+                log_event(log, logging.WARNING, "ticker stream disconnected", error=type(exc).__name__)
+                await self._backoff(attempt)
+                attempt += 1
+                continue
+            attempt = 0
+            try:
+                price = opt_decimal(ticker.get("last"), "ticker last")
+            except InputError as exc:
+                log_event(log, logging.WARNING, "bad ticker ignored", reason=str(exc))
+                continue
+            if price is None or price <= 0:
+                continue
+            self.stats.ticks += 1
+            if self.on_tick is not None:
+                self.on_tick(price, self.now_ms())
+            await self.on_price(price)
+
+    async def _housekeeping_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        every = self.config.engine.reconcile_every_s
+        next_full = loop.time() + every
+        while not self._stopping:
+            timeout = max(0.0, min(next_full - loop.time(), 1.0 if self._unknown else every))
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
+            if self._reconcile_due or loop.time() >= next_full:
+                await self.reconcile("reconnect" if self._reconcile_due else "periodic")
+                next_full = loop.time() + every
+            else:
+                await self._answer_queries()
+
+    # ------------------------------------------------------------------ strategy
+    def slot_views(self) -> dict[int, SlotView]:
+        views: dict[int, SlotView] = {}
+        for level, slot in self.ledger.slots.items():
+            bound = slot.bound
+            qty = slot.state.qty
+            if bound is None and qty <= 0:
+                continue
+            live = None
+            if bound is not None:
+                live = LiveOrder(
+                    client_id=bound.client_id,
+                    side=bound.side,
+                    role=bound.role,
+                    price=bound.price or self.grid.level_price(level),
+                    amount=bound.amount or ZERO,
+                    filled=bound.filled,
+                )
+            views[level] = SlotView(level=level, qty=max(qty, ZERO), live=live)
+        return views
+
+    def _fee_pending_levels(self) -> set[int]:
+        """Slots whose last orders' fees are not all known: do not size a sell from them yet."""
+        levels = set()
+        for client_id in list(self._queries):
+            rec = self.ledger.order(client_id)
+            if rec is not None and rec.fees_incomplete():
+                levels.add(rec.level)
+        return levels
+
+    async def on_price(self, price: Decimal) -> None:
+        self.last_price = price
+        if not self._ready or self._stopping or self.params is None or self.rules is None:
+            return
+        decision = decide(self.state, self.params, self.rules, price, self.slot_views(), paused=self.paused)
+        self.state = decision.state
+        if self.dry_run:
+            plan = tuple(decision.actions)
+            if plan and plan != self._last_plan:
+                self.stats.planned += len(plan)
+                if self.on_plan is not None:
+                    self.on_plan(decision)
+            self._last_plan = plan
+            return
+        hold = self._fee_pending_levels()
+        for action in decision.actions:
+            if self._stopping:
+                return
+            if isinstance(action, Cancel):
+                await self._cancel(action)
+            elif isinstance(action, Place):
+                if action.role is Role.CLOSE and action.level in hold:
+                    continue
+                if self.paused and action.role is Role.OPEN:
+                    continue
+                await self._place(action)
+
+    # ------------------------------------------------------------------ orders out
+    async def _place(self, action: Place) -> None:
+        rec = self.ledger.new_order(action.level, action.side, action.role, action.amount, action.price)
+        # R7: the generation is durable before the order can exist on the exchange.
+        self.journal.record_intent(
+            dump({"place": rec.client_id, "level": rec.level, "side": rec.side.value, "role": rec.role.value,
+                  "amount": str(action.amount), "price": str(action.price), "post_only": action.post_only}),
+            received_at=self.now_ms(),
+        )
+        self.stats.placed += 1
+        params: dict[str, Any] = {"clientOrderId": rec.client_id}
+        if action.post_only:
+            params["postOnly"] = True
+        result = await self.caller.once(
+            f"create_order {rec.client_id}",
+            lambda: self.ex.create_order(self.symbol, "limit", action.side.value, str(action.amount),
+                                         str(action.price), params),
+        )
+        if result.value is not None:
+            self.ingest_order(result.value, "rest:create")
+            self.state = self.state.on_accepted(action.level)
+            return
+        verdict = result.verdict
+        assert result.error is not None
+        if verdict is Verdict.POST_ONLY:
+            self.stats.post_only_rejects += 1
+            self._reject_order(rec, result.error)
+            self.state = self.state.on_post_only_reject(action.level)
+        elif verdict is Verdict.REJECTED:
+            self.stats.rejected += 1
+            self._reject_order(rec, result.error)
+            if isinstance(result.error, ccxt.InsufficientFunds):
+                self._reconcile_due = True  # balances disagree with the ledger: check drift
+                self._wake.set()
+        elif verdict is Verdict.FATAL:
+            raise EngineFatal(f"create_order refused: {redact(str(result.error))}")
+        else:
+            # Timeout, network error, duplicate id: the order may exist. Ask, by client id.
+            self.stats.unknown_creates += 1
+            self._unknown[rec.client_id] = asyncio.get_running_loop().time()
+            self._queries.add(rec.client_id)
+            self._wake.set()
+
+    async def _cancel(self, action: Cancel, force: bool = False) -> None:
+        rec = self.ledger.order(action.client_id)
+        if rec is None or not rec.live:
+            return
+        now = asyncio.get_running_loop().time()
+        last = self._cancel_sent.get(rec.client_id)
+        if last is not None and now - last < 5.0 and not force:
+            return
+        self._cancel_sent[rec.client_id] = now
+        self.stats.canceled += 1
+        params = {} if rec.order_id else {"clientOrderId": rec.client_id}
+        result = await self.caller.retry(
+            f"cancel_order {rec.client_id}",
+            lambda: self.ex.cancel_order(rec.order_id, self.symbol, params),
+        )
+        if result.value is not None:
+            self.ingest_order(result.value, "rest:cancel")
+        else:
+            # Not found or no answer: it may have filled. Ask, never assume (R6).
+            self._queries.add(rec.client_id)
+            self._wake.set()
+
+    # ------------------------------------------------------------------ reconciliation
+    async def query(self, rec: OrderRecord) -> None:
+        """Ask the exchange about one order and apply the answer (R6)."""
+        self.stats.queries += 1
+        params = {} if rec.order_id else {"clientOrderId": rec.client_id}
+        result = await self.caller.retry(
+            f"fetch_order {rec.client_id}",
+            lambda: self.ex.fetch_order(rec.order_id, self.symbol, params),
+        )
+        if result.value is not None:
+            self._not_found.pop(rec.client_id, None)
+            self.ingest_order(result.value, "rest:query")
+            rec = self.ledger.order(rec.client_id) or rec
+            if rec.order_id and rec.filled > 0 and rec.fees_incomplete():
+                await self._fetch_order_trades(rec)
+            return
+        if result.verdict is Verdict.NOT_FOUND and rec.order_id is None and rec.live:
+            # Never acknowledged and the exchange does not know it. Binance's REST can lag
+            # its matching engine, so only a repeated answer after a grace period counts.
+            loop = asyncio.get_running_loop()
+            count, first = self._not_found.get(rec.client_id, (0, loop.time()))
+            count += 1
+            if count >= 2 and loop.time() - first >= 3.0:
+                self._not_found.pop(rec.client_id, None)
+                self._unknown.pop(rec.client_id, None)
+                self._reject_order(rec, ccxt.OrderNotFound("the exchange never received this order"))
+            else:
+                self._not_found[rec.client_id] = (count, first)
+                self._queries.add(rec.client_id)
+
+    async def _fetch_order_trades(self, rec: OrderRecord) -> None:
+        result = await self.caller.retry(
+            f"fetch_my_trades order {rec.order_id}",
+            lambda: self.ex.fetch_my_trades(self.symbol, params={"orderId": rec.order_id}),
+        )
+        for trade in result.value or []:
+            self.ingest_trade(trade, "rest:trades")
+
+    async def _query_order_id(self, order_id: str) -> None:
+        result = await self.caller.retry(
+            f"fetch_order {order_id}", lambda: self.ex.fetch_order(order_id, self.symbol)
+        )
+        if result.value is not None:
+            self.ingest_order(result.value, "rest:query")
+
+    async def _answer_queries(self) -> None:
+        loop = asyncio.get_running_loop()
+        pending, self._queries = self._queries, set()
+        for client_id in sorted(pending):
+            first = self._unknown.get(client_id)
+            if first is not None and loop.time() - first < 1.0:
+                self._queries.add(client_id)  # give an unanswered create a moment to land
+                continue
+            rec = self.ledger.order(client_id)
+            if rec is None:
+                continue
+            if rec.live or rec.fees_incomplete():
+                await self.query(rec)
+        parked, self._parked_queries = self._parked_queries, set()
+        for order_id in sorted(parked):
+            await self._query_order_id(order_id)
+
+    async def _fetch_trades_since_cursor(self) -> None:
+        cursor = self.journal.get_meta("trade_cursor_ms")
+        # Overlap by a minute: REST can lag the stream, and duplicates are free.
+        since = int(cursor) - 60_000 if cursor is not None else None
+        if since is None:
+            return  # a new journal: the open orders and order queries cover our history
+        limit = 500
+        for _ in range(100):
+            result = await self.caller.retry(
+                "fetch_my_trades", lambda: self.ex.fetch_my_trades(self.symbol, since, limit)
+            )
+            trades = result.value or []
+            for trade in trades:
+                self.ingest_trade(trade, "rest:trades")
+            if len(trades) < limit:
+                return
+            last = trades[-1].get("timestamp")
+            if not isinstance(last, int) or last <= since:
+                return
+            since = last
+
+    async def reconcile(self, reason: str) -> None:
+        """Open orders, every order the ledger thinks live, trades since the cursor, drift."""
+        self._reconcile_due = False
+        self.stats.reconciles += 1
+        log_event(log, logging.INFO, "reconcile", reason=reason)
+        result = await self.caller.retry("fetch_open_orders", lambda: self.ex.fetch_open_orders(self.symbol))
+        if result.value is None:
+            if result.verdict is Verdict.FATAL:
+                raise EngineFatal(f"fetch_open_orders: {redact(str(result.error))}")
+            self._reconcile_due = True
+            return
+        open_ids: set[str] = set()
+        for order in result.value:
+            self.ingest_order(order, "rest:open")
+            for key in ("id", "clientOrderId"):
+                if order.get(key):
+                    open_ids.add(str(order[key]))
+        for rec in sorted(self.ledger.live_orders(), key=lambda r: r.client_id):
+            if rec.client_id in open_ids or (rec.order_id is not None and rec.order_id in open_ids):
+                continue
+            await self.query(rec)
+        await self._fetch_trades_since_cursor()
+        for client_id in self.journal.incomplete_orders():
+            rec = self.ledger.order(client_id)
+            if rec is not None and rec.order_id is not None:
+                await self._fetch_order_trades(rec)
+        for order_id in list(self.ledger.parked_order_ids):
+            await self._query_order_id(order_id)
+        await self._answer_queries()
+        await self.check_drift(open_ids)
+
+    async def check_drift(self, open_ids: set[str] | None = None) -> DriftReport:
+        """Sum of slots against the exchange's balance, live orders against open orders."""
+        result = await self.caller.retry("fetch_balance", lambda: self.ex.fetch_balance())
+        if result.value is None:
+            return self.drift
+        base = self.grid.instrument.base
+        total = opt_decimal((result.value.get(base) or {}).get("total"), f"{base} balance") or ZERO
+        baseline_text = self.journal.get_meta("baseline_base")
+        if baseline_text is None:
+            baseline = total - self.ledger.position
+            self.journal.set_meta("baseline_base", str(baseline))
+            self.journal.commit()
+        else:
+            baseline = Decimal(baseline_text)
+        report = DriftReport(base_drift=total - baseline - self.ledger.position)
+        if open_ids is not None:
+            live = {r.client_id: r for r in self.ledger.live_orders()}
+            loop = asyncio.get_running_loop()
+            report.missing_on_exchange = sorted(
+                c for c, r in live.items()
+                if c not in open_ids and (r.order_id is None or r.order_id not in open_ids)
+                and not (c in self._unknown and loop.time() - self._unknown[c] < 10)
+            )
+        tolerance = self.config.engine.drift_tolerance
+        within = abs(report.base_drift) <= tolerance and not report.missing_on_exchange
+        if within:
+            self._drift_strikes = 0
+            if self._drift_paused:
+                log_event(log, logging.WARNING, "drift back within tolerance: opening orders resume")
+            self._drift_paused = False
+            if self.ledger.anomalies:
+                log_event(log, logging.WARNING, "anomalies reconciled", anomalies="; ".join(self.ledger.anomalies))
+                self.ledger.anomalies.clear()
+        else:
+            self._drift_strikes += 1
+            # Fills in flight make one reading differ; two in a row pause opening orders.
+            if self._drift_strikes >= 2 and not self._drift_paused:
+                self._drift_paused = True
+                self.stats.drift_pauses += 1
+                log_event(log, logging.WARNING, "drift outside tolerance: opening orders paused",
+                          base_drift=report.base_drift, missing=",".join(report.missing_on_exchange))
+            self._reconcile_due = True
+        self.drift = report
+        return report

@@ -1,0 +1,82 @@
+"""Settings of a local Binance server, and the counters of what it injected."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+
+from gridledger.exchange.sim.faults import StreamFaults
+from gridledger.exchange.sim.matching import DuplicateScope, SimMarketSpec
+from gridledger.exchange.sim.prices import Tick
+
+
+def _default_balances() -> dict[str, Decimal]:
+    return {"USDT": Decimal("10000"), "BTC": Decimal("0")}
+
+
+@dataclass(frozen=True, slots=True)
+class LocalBinanceConfig:
+    """Everything one server needs; the defaults make a deterministic test venue.
+
+    - ``spec`` / ``balances`` / ``seed`` / ``duplicate_scope``: the wrapped :class:`SimCore`.
+    - ``api_key`` / ``secret``: the one HMAC key pair the server accepts.
+    - ``host`` / ``port``: where to listen; port 0 picks a free port (see ``server.port``).
+    - ``initial_price``: a first print applied at start (so tickers and market orders work
+      before any tick); None starts without a price.
+    - ``tick_volume``: volume of the prints made by ``set_price`` and of the initial print.
+    - ``path``: ticks to play in real time, one every ``tick_interval_ms`` (demo mode); None
+      (the default) is manual mode: the price only moves on ``await server.tick(...)`` /
+      ``await server.set_price(...)``, so tests are deterministic and never sleep.
+    - ``stream_faults``: user-data-stream faults (duplicates, reordering, disconnects,
+      replays), see :class:`StreamFaults`.
+    - ``stream_latency_ms``: user-data events reach the stream this long after they
+      happened, so REST answers race the stream.
+    - ``create_delay_ms`` / ``create_delay_p``: with probability p, ``POST /api/v3/order``
+      places the order at once but answers only after the delay (longer than the client's
+      timeout: the order exists although ccxt raised RequestTimeout). ``create_delay_seed``
+      seeds that draw. ``server.arm_create_delay`` arms it for the next N creates instead.
+    """
+
+    spec: SimMarketSpec = field(default_factory=SimMarketSpec)
+    balances: Mapping[str, Decimal] = field(default_factory=_default_balances)
+    api_key: str = "local-api-key"
+    secret: str = "local-secret"
+    host: str = "127.0.0.1"
+    port: int = 0
+    initial_price: Decimal | None = Decimal("30000")
+    tick_volume: Decimal = Decimal("1")
+    path: Iterable[Tick] | None = None
+    tick_interval_ms: int = 1000
+    stream_faults: StreamFaults = field(default_factory=StreamFaults)
+    stream_latency_ms: int = 0
+    create_delay_ms: int = 0
+    create_delay_p: float = 1.0
+    create_delay_seed: int = 0
+    seed: int = 0
+    duplicate_scope: DuplicateScope = "open"
+
+    def __post_init__(self) -> None:
+        for name in ("port", "tick_interval_ms", "stream_latency_ms", "create_delay_ms"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0")
+        if not 0 <= self.create_delay_p <= 1:
+            raise ValueError("create_delay_p must be in [0, 1]")
+        if self.tick_volume <= 0:
+            raise ValueError("tick_volume must be positive")
+        if not self.api_key or not self.secret:
+            raise ValueError("api_key and secret must not be empty")
+
+
+@dataclass(slots=True)
+class InjectionCounters:
+    """Frames injected on the user stream by hand (``inject_*``), per kind."""
+
+    raw: int = 0
+    malformed_json: int = 0
+    unknown_fields: int = 0
+    other_symbol: int = 0
+    stream_terminated: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)

@@ -1,0 +1,185 @@
+"""One paper-trading session: the engine against the simulated exchange in virtual time.
+
+With chaos on, the venue duplicates, reorders, drops and replays private messages, times
+out order creation (after placing the order), fails REST calls, and the engine is killed
+at random moments and restarted from its journal after a random downtime, while the
+venue keeps trading. At the end the venue stops, one REST reconciliation catches up, and
+the ledger is compared with the venue's books exactly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import random
+import tempfile
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable
+
+from gridledger.config import Config
+from gridledger.domain.numbers import ZERO
+from gridledger.engine.runtime import EngineStats, GridEngine
+from gridledger.exchange.sim.clock import run_virtual
+from gridledger.exchange.sim.exchange import SimConfig, SimExchange
+from gridledger.exchange.sim.faults import StreamFaults
+from gridledger.exchange.sim.matching import SimMarketSpec
+from gridledger.exchange.sim.prices import CsvCandlesPath, SyntheticPath, Tick
+from gridledger.ledger.report import ledger_state
+from gridledger.paper.audit import AuditResult, audit
+from gridledger.paper.settings import PaperSettings
+from gridledger.store.journal import Journal
+
+
+@dataclass(slots=True)
+class PaperResult:
+    audit: AuditResult
+    state: dict[str, Any]
+    last_price: Decimal | None
+    unrealized_pnl: Decimal
+    engine: dict[str, int]
+    faults: dict[str, int]
+    restarts: int
+    start_ms: int
+    end_ms: int
+    wall_seconds: float = 0.0
+    journal_entries: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _market(cfg: Config, ps: PaperSettings) -> SimMarketSpec:
+    inst = cfg.grid.spec().instrument
+    if inst.settle is not None:
+        raise ValueError("paper trading simulates spot markets; use a symbol like BTC/USDT")
+    return SimMarketSpec(
+        symbol=inst.symbol, venue_id=inst.base + inst.quote, base=inst.base, quote=inst.quote,
+        amount_step=ps.amount_step, price_step=ps.price_step, min_amount=ps.min_amount,
+        min_notional=ps.min_notional, maker_fee=ps.maker_fee, taker_fee=ps.taker_fee,
+        fee_mode=ps.fee_mode, third_asset=ps.third_asset, third_asset_price=ps.third_asset_price,
+        participation=ps.participation,
+    )
+
+
+def _path(ps: PaperSettings, duration_ms: int) -> tuple[list[Tick] | SyntheticPath, int, int]:
+    if ps.candles_csv:
+        ticks = list(CsvCandlesPath(ps.candles_csv, price_step=ps.price_step))
+        if not ticks:
+            raise ValueError(f"{ps.candles_csv}: no candles")
+        start = ticks[0].ts_ms
+        end = min(ticks[-1].ts_ms, start + duration_ms)
+        return [t for t in ticks if t.ts_ms <= end + 60_000], start, end
+    # A minute of ticks past the end: the engine is stopped at the end, while the venue
+    # still trades, so the closing reconciliation has something to catch up with.
+    n = duration_ms // ps.tick_ms + 1
+    path = SyntheticPath(
+        seed=ps.seed, start_price=ps.start_price, price_step=ps.price_step, tick_ms=ps.tick_ms,
+        volatility=ps.volatility, mean_reversion=ps.mean_reversion, jump_probability=ps.jump_probability,
+        jump_scale=ps.jump_scale, volume_mean=ps.volume_mean, start_ms=ps.start_ms,
+        n=n + max(1, 60_000 // ps.tick_ms),
+    )
+    return path, ps.start_ms, ps.start_ms + (n - 1) * ps.tick_ms
+
+
+def sim_config(cfg: Config, ps: PaperSettings, chaos: bool, path: Any) -> SimConfig:
+    c = ps.chaos
+    faults = StreamFaults(
+        duplicate_p=c.duplicate_p, reorder_window=c.reorder_window, disconnect_every=c.disconnect_every,
+        replay_last=c.replay_last, seed=ps.seed,
+    ) if chaos else StreamFaults(seed=ps.seed)
+    return SimConfig(
+        spec=_market(cfg, ps), balances=dict(ps.balances), path=path, stream_faults=faults,
+        rest_latency_ms=ps.rest_latency_ms, stream_latency_ms=ps.stream_latency_ms,
+        create_timeout_p=c.create_timeout_p if chaos else 0.0, rest_error_p=c.rest_error_p if chaos else 0.0,
+        seed=ps.seed,
+    )
+
+
+async def _session(cfg: Config, ps: PaperSettings, chaos: bool, db: Path,
+                   progress: Callable[[int, int], None] | None) -> PaperResult:
+    path, start_ms, end_ms = _path(ps, ps.duration_ms)
+    sim = SimExchange(sim_config(cfg, ps, chaos, path))
+    await sim.start()
+    grid = cfg.grid.spec()
+    rng = random.Random(f"{ps.seed}:chaos")
+    kills = sorted(start_ms + int(rng.uniform(0.05, 0.95) * (end_ms - start_ms))
+                   for _ in range(ps.chaos.kills if chaos else 0))
+    totals = EngineStats()
+    restarts = 0
+    loop = asyncio.get_running_loop()
+
+    def on_tick(price: Decimal, now: int) -> None:
+        if progress is not None:
+            progress(now - start_ms, end_ms - start_ms)
+
+    while True:
+        journal = Journal.open(db, grid, synchronous=cfg.engine.journal_synchronous)
+        engine = GridEngine(sim, journal, cfg, now_ms=sim.now_ms, seed=ps.seed * 1000 + restarts, on_tick=on_tick)
+        stop = asyncio.Event()
+        task = asyncio.ensure_future(engine.run(stop))
+        target = kills.pop(0) if kills else end_ms
+        timer = asyncio.ensure_future(asyncio.sleep(max(0, target - sim.now_ms()) / 1000))
+        await asyncio.wait([task, timer], return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            timer.cancel()
+            task.result()  # the engine stopped on its own: that is an error, raise it
+            raise RuntimeError("the engine stopped before the session ended")
+        if target != end_ms:
+            # A crash: no shutdown, no final commit; the venue drops the connection and goes on.
+            engine.kill()
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            journal.abandon()
+            _add(totals, engine.stats)
+            sim.stream.disconnect()
+            restarts += 1
+            await asyncio.sleep(rng.uniform(ps.chaos.min_downtime_s, ps.chaos.max_downtime_s))
+            continue
+        stop.set()
+        await task
+        break
+
+    # The venue stops trading; its REST stays up and calm for the closing reconciliation.
+    await sim.path_done.wait()
+    sim.config = dataclasses.replace(sim.config, rest_error_p=0.0, create_timeout_p=0.0)
+    await asyncio.sleep(1 + ps.stream_latency_ms / 1000)
+    for _ in range(3):
+        await engine.reconcile("final")
+        result = audit(journal.ledger, sim.core, ps.balances)
+        if result.match:
+            break
+    _add(totals, engine.stats)
+    ledger = journal.ledger
+    last = sim.core.last_price
+    unrealized = ZERO
+    if last is not None:
+        unrealized = sum((s.state.qty * last - s.state.cost for s in ledger.slots.values()), ZERO)
+    state = ledger_state(ledger)
+    entries = journal.entries()
+    journal.close()
+    faults = sim.faults.as_dict()
+    faults["engine_kills"] = restarts
+    return PaperResult(
+        audit=result, state=state, last_price=last, unrealized_pnl=unrealized, engine=totals.as_dict(),
+        faults=faults, restarts=restarts, start_ms=start_ms, end_ms=end_ms, journal_entries=entries,
+    )
+
+
+def _add(total: EngineStats, part: EngineStats) -> None:
+    for f in dataclasses.fields(EngineStats):
+        setattr(total, f.name, getattr(total, f.name) + getattr(part, f.name))
+
+
+def run_paper(cfg: Config, ps: PaperSettings, *, chaos: bool = False, db: Path | None = None,
+              progress: Callable[[int, int], None] | None = None) -> PaperResult:
+    """Run a session to the end; a temporary journal is used when ``db`` is None."""
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="gridledger-paper-") as tmp:
+        path = db if db is not None else Path(tmp) / "paper.db"
+        start = ps.start_ms
+        if ps.candles_csv:
+            _, start, _ = _path(ps, ps.duration_ms)
+        result = run_virtual(_session(cfg, ps, chaos, path, progress), start_ms=start)
+    result.wall_seconds = time.perf_counter() - t0
+    return result
