@@ -30,6 +30,7 @@ from gridledger.exchange.sim.prices import CsvCandlesPath, SyntheticPath, Tick
 from gridledger.ledger.report import ledger_state
 from gridledger.paper.audit import AuditResult, audit
 from gridledger.paper.settings import PaperSettings
+from gridledger.paper.venue_log import RecordingCore, VenueLog, replay
 from gridledger.store.journal import Journal
 
 
@@ -96,18 +97,56 @@ def sim_config(cfg: Config, ps: PaperSettings, chaos: bool, path: Any) -> SimCon
     )
 
 
-async def _session(cfg: Config, ps: PaperSettings, chaos: bool, db: Path,
-                   progress: Callable[[int, int], None] | None) -> PaperResult:
+def _fingerprint(cfg: Config, ps: PaperSettings, chaos: bool) -> str:
+    import hashlib
+    import json
+
+    doc = {"grid": cfg.grid.model_dump(mode="json"), "paper": ps.model_dump(mode="json"), "chaos": chaos}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def _resume_point(db: Path, venue: VenueLog, grid: Any, synchronous: str) -> int | None:
+    """Where a killed session left off: the later of its last journal entry and command."""
+    if not db.exists():
+        return None
+    journal = Journal.open(db, grid, synchronous=synchronous)
+    try:
+        last = journal.last_received_at()
+    finally:
+        journal.close()
+    command = venue.last_command_ms()
+    points = [p for p in (last, command) if p is not None]
+    return max(points) if points else None
+
+
+def _build_venue(cfg: Config, ps: PaperSettings, chaos: bool, db: Path) -> tuple[SimExchange, VenueLog, int, int, int]:
     path, start_ms, end_ms = _path(ps, ps.duration_ms)
-    sim = SimExchange(sim_config(cfg, ps, chaos, path))
+    config = sim_config(cfg, ps, chaos, path)
+    venue = VenueLog(db.with_name(db.name + ".venue"), _fingerprint(cfg, ps, chaos))
+    core = RecordingCore(config.spec, config.balances, config.start_ms, seed=config.seed,
+                         duplicate_scope=config.duplicate_scope)
+    resume = _resume_point(db, venue, cfg.grid.spec(), cfg.engine.journal_synchronous)
+    clock_start = start_ms
+    if resume is not None and resume > start_ms:
+        remaining = replay(core, path, venue, resume)
+        config = dataclasses.replace(config, path=remaining)
+        clock_start = resume
+    core.log = venue
+    return SimExchange(config, core=core), venue, start_ms, end_ms, clock_start
+
+
+async def _session(cfg: Config, ps: PaperSettings, chaos: bool, db: Path,
+                   progress: Callable[[int, int], None] | None,
+                   venue_parts: tuple[SimExchange, VenueLog, int, int, int]) -> PaperResult:
+    sim, venue, start_ms, end_ms, clock_start = venue_parts
     await sim.start()
     grid = cfg.grid.spec()
     rng = random.Random(f"{ps.seed}:chaos")
     kills = sorted(start_ms + int(rng.uniform(0.05, 0.95) * (end_ms - start_ms))
                    for _ in range(ps.chaos.kills if chaos else 0))
+    kills = [k for k in kills if k > clock_start]
     totals = EngineStats()
     restarts = 0
-    loop = asyncio.get_running_loop()
 
     def on_tick(price: Decimal, now: int) -> None:
         if progress is not None:
@@ -158,6 +197,7 @@ async def _session(cfg: Config, ps: PaperSettings, chaos: bool, db: Path,
     state = ledger_state(ledger)
     entries = journal.entries()
     journal.close()
+    venue.close()
     faults = sim.faults.as_dict()
     faults["engine_kills"] = restarts
     return PaperResult(
@@ -173,13 +213,15 @@ def _add(total: EngineStats, part: EngineStats) -> None:
 
 def run_paper(cfg: Config, ps: PaperSettings, *, chaos: bool = False, db: Path | None = None,
               progress: Callable[[int, int], None] | None = None) -> PaperResult:
-    """Run a session to the end; a temporary journal is used when ``db`` is None."""
+    """Run a session to its end; a temporary journal is used when ``db`` is None.
+
+    With ``db``, the venue's command log sits beside the journal (``<db>.venue``) and a
+    session that was killed resumes where it stopped when run again with the same settings.
+    """
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="gridledger-paper-") as tmp:
         path = db if db is not None else Path(tmp) / "paper.db"
-        start = ps.start_ms
-        if ps.candles_csv:
-            _, start, _ = _path(ps, ps.duration_ms)
-        result = run_virtual(_session(cfg, ps, chaos, path, progress), start_ms=start)
+        parts = _build_venue(cfg, ps, chaos, path)
+        result = run_virtual(_session(cfg, ps, chaos, path, progress, parts), start_ms=parts[4])
     result.wall_seconds = time.perf_counter() - t0
     return result

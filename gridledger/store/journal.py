@@ -320,6 +320,10 @@ class Journal:
     def entries(self) -> int:
         return self._conn.execute("SELECT count(*) FROM journal").fetchone()[0]
 
+    def last_received_at(self) -> int | None:
+        row = self._conn.execute("SELECT max(received_at) FROM journal").fetchone()
+        return row[0] if row else None
+
     def iter_journal(self) -> Iterator[tuple[int, str, str, list]]:
         for seq, source, raw, outcomes in self._conn.execute(
             "SELECT seq, source, raw, outcomes FROM journal ORDER BY seq"

@@ -150,10 +150,12 @@ class SimExchange:
 
     id = "sim"
 
-    def __init__(self, config: SimConfig | None = None) -> None:
+    def __init__(self, config: SimConfig | None = None, core: SimCore | None = None) -> None:
+        """``core``: a core restored by the caller (a venue resumed from its command log);
+        the events it already emitted are history and are not sent down the stream."""
         self.config = config if config is not None else SimConfig()
         spec = self.config.spec
-        self.core = SimCore(
+        self.core = core if core is not None else SimCore(
             spec,
             self.config.balances,
             self.config.start_ms,
@@ -177,7 +179,7 @@ class SimExchange:
         self._ticks: Iterator[Tick] = iter(())
         self._next_tick: Tick | None = None
         self._feed_task: asyncio.Task[None] | None = None
-        self._dispatched = 0
+        self._dispatched = len(self.core.events)
         self._inflight: deque[tuple[float, SimEvent]] = deque()
         self._drain_handle: asyncio.TimerHandle | None = None
         self._flush_handle: asyncio.TimerHandle | None = None

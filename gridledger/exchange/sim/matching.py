@@ -535,6 +535,11 @@ class SimCore:
         self._account_update(now)
         return order
 
+    def deposit(self, asset: str, amount: Decimal) -> None:
+        """A transfer the grid did not make (a deposit or, negative, a withdrawal); it
+        shows up as drift between the ledger and the balances."""
+        self._book.add_free(asset, amount)
+
     def on_tick(self, tick: Tick) -> list[SimTrade]:
         """A public print: resting orders it reaches fill as maker, within the volume budget."""
         if tick.ts_ms < self.now_ms:

@@ -1,0 +1,129 @@
+"""A simulated venue that survives its process: a command log replayed over the price path.
+
+The venue is deterministic given its seed, its price path and the commands it received
+(place and cancel, each at a tick index and a time). So instead of snapshotting its books,
+the paper session logs every command, durably, before the venue executes it; a new
+process rebuilds the exact books by replaying the path and the commands, then resumes
+where the engine's journal left off. This is what lets a `gridledger paper --db` run be
+killed with SIGKILL and restarted, and still be checked against the venue's ground truth.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from gridledger.exchange.sim.matching import SimCore, SimOrder, SimOrderError, SimTrade
+from gridledger.exchange.sim.prices import Tick
+
+
+class VenueLogError(RuntimeError):
+    pass
+
+
+class VenueLog:
+    def __init__(self, path: Path, fingerprint: str) -> None:
+        self._conn = sqlite3.connect(str(path), isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        # A process kill keeps what was committed (it is in the OS cache); only a power cut
+        # could lose the tail, and the paper venue is not worth an fsync per order.
+        self._conn.execute("PRAGMA synchronous=OFF")
+        self._conn.executescript(
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+            "CREATE TABLE IF NOT EXISTS commands (seq INTEGER PRIMARY KEY, tick INTEGER NOT NULL,"
+            " now_ms INTEGER, kind TEXT NOT NULL, args TEXT NOT NULL);"
+        )
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
+        if row is None:
+            self._conn.execute("INSERT INTO meta (key, value) VALUES ('fingerprint', ?)", (fingerprint,))
+        elif row[0] != fingerprint:
+            raise VenueLogError(
+                f"{path} belongs to a paper session with other settings; use another --db or the same config"
+            )
+
+    def record(self, tick: int, now_ms: int | None, kind: str, args: dict[str, Any]) -> None:
+        self._conn.execute(
+            "INSERT INTO commands (tick, now_ms, kind, args) VALUES (?, ?, ?, ?)",
+            (tick, now_ms, kind, json.dumps(args)),
+        )
+
+    def commands(self) -> list[tuple[int, int | None, str, dict[str, Any]]]:
+        return [
+            (tick, now_ms, kind, json.loads(args))
+            for tick, now_ms, kind, args in self._conn.execute(
+                "SELECT tick, now_ms, kind, args FROM commands ORDER BY seq"
+            )
+        ]
+
+    def last_command_ms(self) -> int | None:
+        row = self._conn.execute("SELECT max(now_ms) FROM commands").fetchone()
+        return row[0] if row else None
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class RecordingCore(SimCore):
+    """A SimCore that logs each command before executing it and counts the ticks applied."""
+
+    log: VenueLog | None = None
+    ticks_applied: int = 0
+
+    def place(self, client_order_id: str | None, side: Any, type: str, amount: Decimal,
+              price: Decimal | None = None, post_only: bool = False, now_ms: int | None = None) -> SimOrder:
+        if self.log is not None:
+            self.log.record(self.ticks_applied, now_ms, "place", {
+                "client_order_id": client_order_id, "side": str(getattr(side, "value", side)), "type": type,
+                "amount": str(amount), "price": None if price is None else str(price), "post_only": post_only,
+            })
+        return super().place(client_order_id, side, type, amount, price, post_only, now_ms)
+
+    def cancel(self, ref: int | str, now_ms: int | None = None, cancel_client_id: str | None = None) -> SimOrder:
+        if self.log is not None:
+            self.log.record(self.ticks_applied, now_ms, "cancel",
+                            {"ref": ref, "cancel_client_id": cancel_client_id})
+        return super().cancel(ref, now_ms, cancel_client_id)
+
+    def on_tick(self, tick: Tick) -> list[SimTrade]:
+        self.ticks_applied += 1
+        return super().on_tick(tick)
+
+
+def _apply_tick(core: RecordingCore, tick: Tick) -> None:
+    # The same late-data rule as SimExchange._apply, so a replay trades exactly as the run did.
+    if tick.ts_ms < core.now_ms:
+        tick = replace(tick, ts_ms=core.now_ms)
+    core.on_tick(tick)
+
+
+def replay(core: RecordingCore, path: Iterable[Tick], log: VenueLog, resume_ms: int) -> Iterator[Tick]:
+    """Rebuild the books up to ``resume_ms``; returns the ticks still to come."""
+    ticks = iter(path)
+    for tick_index, now_ms, kind, args in log.commands():
+        while core.ticks_applied < tick_index:
+            tick = next(ticks, None)
+            if tick is None:
+                raise VenueLogError("the venue log refers to ticks beyond the price path")
+            _apply_tick(core, tick)
+        try:
+            if kind == "place":
+                SimCore.place(core, args["client_order_id"], args["side"], args["type"], Decimal(args["amount"]),
+                              None if args["price"] is None else Decimal(args["price"]), args["post_only"], now_ms)
+            else:
+                SimCore.cancel(core, args["ref"], now_ms, args["cancel_client_id"])
+        except SimOrderError:
+            pass  # it was refused the first time too
+    for tick in ticks:
+        if tick.ts_ms > resume_ms:
+            return _chain(tick, ticks)
+        _apply_tick(core, tick)
+    return iter(())
+
+
+def _chain(first: Tick, rest: Iterator[Tick]) -> Iterator[Tick]:
+    yield first
+    yield from rest

@@ -1,0 +1,233 @@
+"""The engine against the simulated venue, in virtual time: reconciliation and error handling."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal as D
+
+import ccxt
+
+from engine_helpers import BALANCES, START, config, engine, path, venue
+from gridledger.domain.types import OrderStatus, Role, Side
+from gridledger.exchange.sim.clock import run_virtual
+from gridledger.exchange.sim.faults import StreamFaults
+from gridledger.ledger.outcomes import OutcomeKind
+from gridledger.paper.audit import audit
+from gridledger.store.journal import Journal
+from gridledger.strategy import Cancel, Place
+
+
+def run(coro):
+    return run_virtual(coro, start_ms=START)
+
+
+def test_startup_reconciliation_after_fills_while_the_engine_was_down(tmp_path):
+    db = tmp_path / "j.db"
+
+    async def scenario():
+        sim = venue(path((40, "30000"), (60, "29650"), (60, "29650")))
+        await sim.start()
+        eng = engine(sim, db)
+        stop = asyncio.Event()
+        task = asyncio.ensure_future(eng.run(stop))
+        await asyncio.sleep(30)
+        assert len(eng.ledger.live_orders()) == 3  # buys at 29900, 29800, 29700
+        # Crash: no shutdown; the venue drops the connection and keeps trading.
+        eng.kill()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        eng.journal.abandon()
+        sim.stream.disconnect()
+        await asyncio.sleep(60)  # the price falls through every buy while nobody listens
+        assert sum(o.filled for o in sim.core.orders.values()) > 0
+        fresh = engine(sim, db)
+        assert fresh.ledger.position == 0  # the journal knows nothing of those fills
+        await fresh.start()  # reconciles before placing anything
+        result = audit(fresh.ledger, sim.core, BALANCES)
+        assert result.match, result.differences
+        assert fresh.ledger.position > 0
+        assert fresh.drift.ok  # a ledger that agrees with the exchange reports zero drift (P4)
+        await fresh.shutdown()
+        fresh.journal.close()
+        await sim.close()
+
+    run(scenario())
+
+
+def test_create_timeout_is_resolved_by_querying_the_client_id(tmp_path):
+    async def scenario():
+        sim = venue(path((120, "30000")), create_timeout_p=1.0)
+        await sim.start()
+        eng = engine(sim, tmp_path / "j.db")
+        stop = asyncio.Event()
+        task = asyncio.ensure_future(eng.run(stop))
+        await asyncio.sleep(90)
+        # Every create "timed out", yet every order was found and linked, none placed twice.
+        assert eng.stats.unknown_creates >= 3
+        open_orders = sim.core.open_orders()
+        assert len(open_orders) == 3
+        assert len({o.price for o in open_orders}) == 3
+        for order in open_orders:
+            rec = eng.ledger.order(order.client_order_id)
+            assert rec is not None and rec.order_id == str(order.order_id)
+        stop.set()
+        await task
+        assert audit(eng.ledger, sim.core, BALANCES).match
+        eng.journal.close()
+        await sim.close()
+
+    run(scenario())
+
+
+def test_post_only_rejection_is_evidence_and_counts_toward_retries(tmp_path):
+    async def scenario():
+        sim = venue(path((60, "30000")))
+        await sim.start()
+        eng = engine(sim, tmp_path / "j.db")
+        await eng.prepare()
+        eng._ready = True
+        # A post-only buy above the market would take liquidity: the venue refuses it.
+        await eng._place(Place(level=1, side=Side.BUY, role=Role.OPEN, price=D("30100"), amount=D("0.001"),
+                               post_only=True))
+        assert eng.stats.post_only_rejects == 1
+        assert eng.state.rejects(1) == 1
+        slot = eng.ledger.slots[1]
+        assert slot.bound is None and slot.state.qty == 0
+        rec = eng.ledger.order(slot.orders[0].client_id if slot.orders else None) if slot.orders else None
+        assert rec is None or rec.status is OrderStatus.REJECTED
+        assert eng.ledger.counts["APPLIED"] >= 1
+        eng.journal.close()
+        await sim.close()
+
+    run(scenario())
+
+
+def test_cancel_of_an_order_that_filled_meanwhile_asks_the_exchange(tmp_path):
+    async def scenario():
+        sim = venue(path((20, "30000"), (40, "29850")))
+        await sim.start()
+        eng = engine(sim, tmp_path / "j.db")
+        await eng.prepare()
+        eng._ready = True
+        await eng._place(Place(level=-1, side=Side.BUY, role=Role.OPEN, price=D("29900"), amount=D("0.003"),
+                               post_only=True))
+        rec = eng.ledger.live_orders()[0]
+        sim.stream.disconnect()  # the fill will not be seen on the stream
+        await asyncio.sleep(30)
+        assert sim.core.get_order(rec.client_id).filled == D("0.003")
+        await eng._cancel(Cancel(level=-1, client_id=rec.client_id, reason="test"))
+        await eng._answer_queries()
+        rec = eng.ledger.order(rec.client_id)
+        assert rec.status is OrderStatus.FILLED and rec.filled == D("0.003")
+        assert eng.ledger.position == D("0.003") - D("0.000003")  # base fee on the buy
+        eng.journal.close()
+        await sim.close()
+
+    run(scenario())
+
+
+def test_bad_stream_messages_are_rejected_and_the_session_goes_on(tmp_path):
+    async def scenario():
+        sim = venue(path((90, "30000")))
+        await sim.start()
+        real_watch = sim.watch_orders
+        calls = {"n": 0}
+
+        async def watch_orders(symbol=None, since=None, limit=None, params={}):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                other = {"e": "executionReport", "E": 1, "s": "ETHBTC", "c": "x", "S": "BUY", "o": "LIMIT",
+                         "f": "GTC", "q": "1", "p": "0.05", "x": "NEW", "X": "NEW", "i": 5, "l": "0", "z": "0",
+                         "L": "0", "n": "0", "N": None, "T": 1, "t": -1, "I": 1, "Z": "0"}
+                broken = {"e": "executionReport", "s": "BTCUSDT", "X": "NEW", "z": "NaN"}
+                return [{"info": other}, {"info": broken}, {"info": {"e": "executionReport", "unexpected": [1]}}]
+            return await real_watch(symbol, since, limit, params)
+
+        sim.watch_orders = watch_orders  # type: ignore[method-assign]
+        eng = engine(sim, tmp_path / "j.db")
+        stop = asyncio.Event()
+        task = asyncio.ensure_future(eng.run(stop))
+        await asyncio.sleep(60)
+        assert eng.ledger.counts["REJECTED"] >= 3
+        assert eng.stats.bad_messages >= 2
+        assert len(eng.ledger.live_orders()) == 3  # the grid kept working
+        stop.set()
+        await task
+        assert audit(eng.ledger, sim.core, BALANCES).match
+        eng.journal.close()
+        await sim.close()
+
+    run(scenario())
+
+
+def test_drift_pauses_opening_orders_until_it_is_resolved(tmp_path):
+    async def scenario():
+        sim = venue(path((400, "30000")))
+        await sim.start()
+        eng = engine(sim, tmp_path / "j.db")
+        stop = asyncio.Event()
+        task = asyncio.ensure_future(eng.run(stop))
+        await asyncio.sleep(20)
+        assert len(eng.ledger.live_orders()) == 3
+        sim.core.deposit("BTC", D("0.5"))  # not the grid's doing: drift
+        await eng.reconcile("test")
+        await eng.reconcile("test")
+        assert eng._drift_paused and eng.paused and eng.drift.base_drift == D("0.5")
+        placed = eng.stats.placed
+        for rec in eng.ledger.live_orders():  # free the slots: a running grid would refill them
+            await eng._cancel(Cancel(rec.level, rec.client_id, "test"), force=True)
+        await asyncio.sleep(20)
+        assert eng.stats.placed == placed  # paused: no opening orders
+        sim.core.deposit("BTC", D("-0.5"))
+        await eng.reconcile("test")
+        assert not eng.paused
+        await asyncio.sleep(20)
+        assert eng.stats.placed > placed
+        stop.set()
+        await task
+        eng.journal.close()
+        await sim.close()
+
+    run(scenario())
+
+
+def test_reconnect_triggers_a_rest_reconciliation(tmp_path):
+    async def scenario():
+        faults = StreamFaults(disconnect_every=3, replay_last=2, seed=1)
+        sim = venue(path((30, "30000"), (60, "29650"), (30, "30100")), stream_faults=faults)
+        await sim.start()
+        eng = engine(sim, tmp_path / "j.db")
+        stop = asyncio.Event()
+        task = asyncio.ensure_future(eng.run(stop))
+        await asyncio.sleep(115)
+        assert eng.stats.reconnects >= 2 and sim.faults.dropped + sim.faults.replayed > 0
+        stop.set()
+        await task
+        await eng.reconcile("final")
+        result = audit(eng.ledger, sim.core, BALANCES)
+        assert result.match, result.differences
+        assert eng.ledger.counts["DUPLICATE"] > 0
+        eng.journal.close()
+        await sim.close()
+
+    run(scenario())
+
+
+def test_order_never_received_by_the_exchange_is_closed_by_evidence_only(tmp_path):
+    async def scenario():
+        sim = venue(path((60, "30000")))
+        await sim.start()
+        eng = engine(sim, tmp_path / "j.db")
+        await eng.prepare()
+        eng._ready = True
+        rec = eng.ledger.new_order(-1, Side.BUY, Role.OPEN, D("0.003"), D("29900"))
+        eng.journal.record_intent("lost in transit")
+        await eng.query(rec)
+        assert eng.ledger.order(rec.client_id).live  # one "not found" is not evidence yet
+        await asyncio.sleep(5)
+        await eng.query(rec)
+        assert eng.ledger.order(rec.client_id).status is OrderStatus.REJECTED
+        eng.journal.close()
+        await sim.close()
+
+    run(scenario())
