@@ -126,3 +126,23 @@ def test_same_program_same_interleaving() -> None:
         return out
 
     assert run_virtual(main()) == run_virtual(main())
+
+
+
+def test_waits_too_short_to_move_the_clock_fail_instead_of_spinning():
+    import pytest
+
+    from gridledger.exchange.sim.clock import VirtualTimeLoop
+
+    loop = VirtualTimeLoop()
+    try:
+        loop._advance(100_000.0)
+        # 1e-13 s is below the float resolution at 1e5 s: the clock cannot move. Code that
+        # keeps re-arming such a wait (a due-time compared without tolerance) must not hang.
+        with pytest.raises(RuntimeError, match="livelock"):
+            for _ in range(200_000):
+                loop._advance(1e-13)
+        loop._advance(1.0)  # a real wait moves the clock and resets the guard
+        assert loop.time() > 100_000.0
+    finally:
+        loop.close()

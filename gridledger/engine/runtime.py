@@ -337,14 +337,18 @@ class GridEngine:
         loop = asyncio.get_running_loop()
         every = self.config.engine.reconcile_every_s
         next_full = loop.time() + every
+        # Times are floats: "due" allows a millisecond, or a wait shorter than the clock's
+        # resolution would never move the clock and the loop would spin.
         while not self._stopping:
-            timeout = max(0.0, min(next_full - loop.time(), 1.0 if self._unknown else every))
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout)
-            except asyncio.TimeoutError:
-                pass
-            self._wake.clear()
-            if self._reconcile_due or loop.time() >= next_full:
+            remaining = next_full - loop.time()
+            if not self._reconcile_due and remaining > 1e-3:
+                timeout = min(remaining, 1.0 if (self._unknown or self._queries) else every)
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+                except asyncio.TimeoutError:
+                    pass
+                self._wake.clear()
+            if self._reconcile_due or next_full - loop.time() <= 1e-3:
                 await self.reconcile("reconnect" if self._reconcile_due else "periodic")
                 next_full = loop.time() + every
             else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
+from typing import Literal
 
 from gridledger.exchange.sim.faults import StreamFaults
 from gridledger.exchange.sim.matching import DuplicateScope, SimMarketSpec
@@ -30,6 +31,12 @@ class LocalBinanceConfig:
       ``await server.set_price(...)``, so tests are deterministic and never sleep.
     - ``stream_faults``: user-data-stream faults (duplicates, reordering, disconnects,
       replays), see :class:`StreamFaults`.
+    - ``disconnect_mode``: how a ``disconnect_every`` drop looks on the wire: ``"abort"``
+      drops the TCP connection without a close frame (a network failure); ``"close"`` sends
+      a WebSocket close frame first (a clean server-side close). ccxt 4.5.90 handles the
+      latter twice (on_close 1000 from the frame, then 1006 from its receive loop), and the
+      second call deletes ``exchange.clients[url]`` whatever it holds by then: a watch
+      issued between the two calls leaves an orphaned, still-subscribed connection.
     - ``stream_latency_ms``: user-data events reach the stream this long after they
       happened, so REST answers race the stream.
     - ``create_delay_ms`` / ``create_delay_p``: with probability p, ``POST /api/v3/order``
@@ -49,6 +56,7 @@ class LocalBinanceConfig:
     path: Iterable[Tick] | None = None
     tick_interval_ms: int = 1000
     stream_faults: StreamFaults = field(default_factory=StreamFaults)
+    disconnect_mode: Literal["abort", "close"] = "abort"
     stream_latency_ms: int = 0
     create_delay_ms: int = 0
     create_delay_p: float = 1.0
@@ -62,6 +70,8 @@ class LocalBinanceConfig:
                 raise ValueError(f"{name} must be >= 0")
         if not 0 <= self.create_delay_p <= 1:
             raise ValueError("create_delay_p must be in [0, 1]")
+        if self.disconnect_mode not in ("abort", "close"):
+            raise ValueError(f"disconnect_mode must be abort or close, got {self.disconnect_mode!r}")
         if self.tick_volume <= 0:
             raise ValueError("tick_volume must be positive")
         if not self.api_key or not self.secret:

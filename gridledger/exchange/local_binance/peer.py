@@ -15,7 +15,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-_CLOSE = object()  # outbox sentinel: close the connection from the server side
+_CLOSE = object()  # outbox sentinel: close handshake from the server side
+_ABORT = object()  # outbox sentinel: drop the TCP connection, no close frame
 
 
 def dumps(obj: Any) -> str:
@@ -26,8 +27,9 @@ def dumps(obj: Any) -> str:
 class WsPeer:
     """A server-side WebSocket with a queued, ordered writer."""
 
-    def __init__(self, ws: web.WebSocketResponse) -> None:
+    def __init__(self, ws: web.WebSocketResponse, transport: asyncio.BaseTransport | None = None) -> None:
         self.ws = ws
+        self._transport = transport
         self._outbox: asyncio.Queue[object] = asyncio.Queue()
         self._closing = False
         self._writer = asyncio.get_running_loop().create_task(self._write(), name="local-binance-ws-writer")
@@ -43,10 +45,11 @@ class WsPeer:
     def send_json(self, obj: Any) -> None:
         self.send_text(dumps(obj))
 
-    def close_soon(self) -> None:
-        """Close from the server side once everything queued before has been sent."""
+    def close_soon(self, abort: bool = False) -> None:
+        """Close from the server side once everything queued before has been sent: with a
+        close frame, or (``abort``) by dropping the TCP connection like a network failure."""
         if self.open:
-            self._outbox.put_nowait(_CLOSE)
+            self._outbox.put_nowait(_ABORT if abort and self._transport is not None else _CLOSE)
             self._closing = True
 
     async def flushed(self) -> None:
@@ -81,19 +84,27 @@ class WsPeer:
         self._discard()
 
     async def _write(self) -> None:
-        while True:
-            item = await self._outbox.get()
-            try:
-                if item is _CLOSE:
-                    if not self.ws.closed:
-                        await self.ws.close()
-                    return
-                assert isinstance(item, str)
-                await self.ws.send_str(item)
-            except (ConnectionError, RuntimeError):
-                return  # the peer went away; run() ends on its own
-            finally:
-                self._outbox.task_done()
+        try:
+            while True:
+                item = await self._outbox.get()
+                try:
+                    if item is _CLOSE:
+                        if not self.ws.closed:
+                            await self.ws.close()
+                        return
+                    if item is _ABORT:
+                        assert self._transport is not None
+                        self._transport.abort()
+                        return
+                    assert isinstance(item, str)
+                    await self.ws.send_str(item)
+                finally:
+                    self._outbox.task_done()
+        except (ConnectionError, RuntimeError):
+            pass  # the peer went away; run() ends on its own
+        finally:
+            self._closing = True
+            self._discard()
 
     def _discard(self) -> None:
         """Mark whatever is left as done so ``flushed()`` never waits on a dead peer."""

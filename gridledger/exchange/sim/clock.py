@@ -77,6 +77,9 @@ class _VirtualSelector(selectors.BaseSelector):
         return []
 
 
+_MAX_STUCK_WAITS = 100_000
+
+
 def _describe_tasks(loop: asyncio.AbstractEventLoop) -> str:
     tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
     if not tasks:
@@ -100,6 +103,7 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
     def __init__(self, start_ms: int = 0) -> None:
         selector = _VirtualSelector(selectors.DefaultSelector())
         self._now = 0.0
+        self._stuck = 0
         self._real_waits = 0
         self.start_ms = int(start_ms)
         super().__init__(selector)
@@ -120,6 +124,17 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
             # Land exactly on the due timer: float error must not leave it a hair in the future.
             if self._now < when <= target + 1e-9:
                 target = max(target, when)
+        if target == self._now:
+            # A wait shorter than the clock's float resolution does not move the clock; code
+            # that keeps re-arming one would spin forever. Fail loudly instead of hanging.
+            self._stuck += 1
+            if self._stuck > _MAX_STUCK_WAITS:
+                raise RuntimeError(
+                    f"virtual-time loop livelock: {self._stuck} waits in a row did not move the clock "
+                    f"(virtual time {self._now:.6f} s; {_describe_tasks(self)})"
+                )
+        else:
+            self._stuck = 0
         self._now = target
 
     def run_in_executor(

@@ -1,0 +1,37 @@
+"""A local exchange server speaking the subset of Binance SPOT that ccxt's ``binance`` uses.
+
+- :mod:`.server`: :class:`LocalBinance` (aiohttp, in the caller's loop, one SimCore).
+- :mod:`.config`: :class:`LocalBinanceConfig`, :class:`InjectionCounters`.
+- :mod:`.client`: :func:`build_client`, a ``ccxt.pro.binance`` pointed at a server.
+- :mod:`.rest`, :mod:`.wsapi`, :mod:`.market`, :mod:`.userstream`, :mod:`.auth`: the parts.
+
+Names are imported lazily, so the server does not import ccxt and the client not aiohttp's
+server side.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "LocalBinance": "server",
+    "LocalBinanceConfig": "config",
+    "InjectionCounters": "config",
+    "build_client": "client",
+    "local_urls": "client",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from gridledger.exchange.local_binance.client import build_client, local_urls
+    from gridledger.exchange.local_binance.config import InjectionCounters, LocalBinanceConfig
+    from gridledger.exchange.local_binance.server import LocalBinance
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -1,0 +1,126 @@
+"""Build an unmodified ``ccxt.pro.binance`` that talks to a :class:`LocalBinance`.
+
+Every URL ccxt could use is rewritten to the local server, so nothing ever reaches the real
+Binance: spot REST (``public``/``private``/``v1`` -> ``http://HOST:PORT/api/v3``, ``/api/v1``),
+the market streams (``ws`` spot/margin -> ``ws://HOST:PORT/stream/ws``), the WebSocket API
+(``ws-api`` spot -> ``ws://HOST:PORT/ws-api/v3``, where ccxt 4.5.90 subscribes the spot user
+data stream). The other REST bases (sapi, fapi, dapi, eapi, papi, ...) keep their path on the
+local host, where they answer 404 (ccxt: ExchangeError naming the path); the other stream
+URLs point at ``/unsupported/...`` (the handshake fails: ccxt NetworkError).
+
+Options set, and why:
+
+- ``fetchMarkets.types = ["spot"]``: ``load_markets`` would also fetch the linear (fapi) and
+  inverse (dapi) exchangeInfo; the server has only the spot market.
+- ``fetchMargins = False``: with credentials, ``fetch_markets`` would also call
+  ``sapi/v1/margin/allPairs`` and ``margin/isolated/allPairs``.
+- ``fetchCurrencies = False``: with credentials, ``load_markets`` would call
+  ``sapi/v1/capital/config/getall``; ccxt then derives currencies from the markets, which
+  carry their own precision.
+- ``adjustForTimeDifference = False`` (ccxt's default, made explicit): the server runs on the
+  wall clock, so the local clock is right and no ``/api/v3/time`` round trip is needed.
+
+``exchange.number = str`` keeps every amount a string (no float rounding); the gridledger
+normaliser parses them as Decimal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import ccxt.pro
+
+_SPOT_STREAM_KEYS = ("spot", "margin")
+
+
+class _Endpoint(Protocol):
+    """What the builder needs from a server (a :class:`LocalBinance` has it)."""
+
+    @property
+    def http_url(self) -> str: ...
+
+    @property
+    def config(self) -> Any: ...
+
+
+def local_urls(original: Mapping[str, Any], http_base: str, ws_base: str) -> dict[str, Any]:
+    """``urls['api']`` with every URL moved to the local server (see the module doc)."""
+    out: dict[str, Any] = {}
+    for key, value in original.items():
+        if key == "ws":
+            out[key] = _ws_urls(value, ws_base)
+        elif isinstance(value, str):
+            out[key] = http_base + urlsplit(value).path
+        else:
+            out[key] = value
+    return out
+
+
+def _ws_urls(original: Mapping[str, Any], ws_base: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in original.items():
+        if key == "ws-api":
+            out[key] = {
+                k: f"{ws_base}/ws-api/v3" if k == "spot" else f"{ws_base}/unsupported/ws-api/{k}"
+                for k in value
+            }
+        elif key in _SPOT_STREAM_KEYS:
+            out[key] = f"{ws_base}/stream/ws"
+        else:
+            out[key] = f"{ws_base}/unsupported/{key}"
+    return out
+
+
+def build_client(
+    server: _Endpoint | str,
+    *,
+    api_key: str | None = None,
+    secret: str | None = None,
+    timeout_ms: int = 10_000,
+    enable_rate_limit: bool = False,
+    options: Mapping[str, Any] | None = None,
+) -> Any:
+    """A ``ccxt.pro.binance`` pointed at ``server`` (a LocalBinance or its ``http_url``).
+
+    Credentials default to the server's (pass others to test authentication failures).
+    ``timeout_ms`` is ccxt's REST timeout. Rate limiting is off by default: the local server
+    does not limit, and the throttle would only slow tests down. ``options`` are merged
+    over the ones set here. Close it with ``await exchange.close()``.
+    """
+    if isinstance(server, str):
+        http_base = server.rstrip("/")
+        if api_key is None or secret is None:
+            raise ValueError("api_key and secret are required when the server is given by URL")
+    else:
+        http_base = server.http_url
+        api_key = api_key if api_key is not None else server.config.api_key
+        secret = secret if secret is not None else server.config.secret
+    if not http_base.startswith("http://"):
+        raise ValueError(f"expected an http:// base URL, got {http_base!r}")
+    ws_base = "ws://" + http_base[len("http://"):]
+    settings: dict[str, Any] = {
+        "fetchMarkets": {"types": ["spot"]},
+        "fetchMargins": False,
+        "fetchCurrencies": False,
+        "adjustForTimeDifference": False,
+        "defaultType": "spot",
+    }
+    settings.update(options or {})
+    exchange = ccxt.pro.binance(
+        {
+            "apiKey": api_key,
+            "secret": secret,
+            "enableRateLimit": enable_rate_limit,
+            "timeout": timeout_ms,
+            "options": settings,
+        }
+    )
+    local = local_urls(exchange.urls["api"], http_base, ws_base)
+    exchange.urls["api"] = local
+    # set_sandbox_mode / demo trading would swap these in: keep them local too.
+    exchange.urls["test"] = dict(local)
+    exchange.urls["demo"] = dict(local)
+    exchange.number = str
+    return exchange

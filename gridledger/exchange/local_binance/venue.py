@@ -1,0 +1,113 @@
+"""The state every route shares: the one SimCore, its clock, and where its events go.
+
+Time: the venue runs on the wall clock, because ccxt signs requests with its own wall
+clock and Binance checks them against the server's (``recvWindow``). Orders are stamped
+with the wall clock; a print is applied at ``max(tick.ts_ms, core clock, wall clock)``, so
+ticks with arbitrary (even zero) timestamps can be fed and a tick from the future moves the
+venue's clock forward.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from gridledger.exchange.local_binance.auth import Credentials
+from gridledger.exchange.local_binance.config import LocalBinanceConfig
+from gridledger.exchange.local_binance.market import MarketHub
+from gridledger.exchange.local_binance.peer import WsPeer
+from gridledger.exchange.local_binance.userstream import UserStream
+from gridledger.exchange.sim.faults import FaultCounters
+from gridledger.exchange.sim.matching import SimCore, SimTrade
+from gridledger.exchange.sim.prices import Tick
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Venue:
+    """SimCore + clock + user stream + market streams, wired together."""
+
+    def __init__(
+        self,
+        config: LocalBinanceConfig,
+        counters: FaultCounters,
+        on_change: Callable[[], None],
+        clock: Callable[[], int] = wall_ms,
+    ) -> None:
+        self.config = config
+        self.spec = config.spec
+        self.creds = Credentials(config.api_key, config.secret)
+        self.counters = counters
+        self.clock = clock
+        self.core = SimCore(
+            config.spec,
+            config.balances,
+            clock(),
+            seed=config.seed,
+            duplicate_scope=config.duplicate_scope,
+        )
+        self.user = UserStream(
+            config.stream_faults,
+            counters,
+            config.stream_latency_ms,
+            on_change,
+            abort_on_disconnect=config.disconnect_mode == "abort",
+        )
+        self.market = MarketHub(on_change)
+        self.ws_api_peers: set[WsPeer] = set()
+        self.closing = asyncio.Event()
+        self._dispatched = 0
+        self._delay_rng = random.Random(config.create_delay_seed)
+        self._armed: list[int] = []
+
+    def now_ms(self) -> int:
+        return self.clock()
+
+    def dispatch(self) -> None:
+        """Hand the core's new events to the user stream (after every change)."""
+        events = self.core.events
+        if self._dispatched == len(events):
+            return
+        fresh = events[self._dispatched:]
+        self._dispatched = len(events)
+        self.user.publish([e.payload for e in fresh])
+
+    def apply_tick(self, tick: Tick) -> list[SimTrade]:
+        """One public print: fills, their events, and a ticker update."""
+        ts = max(tick.ts_ms, self.core.now_ms, self.now_ms())
+        if ts != tick.ts_ms:
+            tick = replace(tick, ts_ms=ts)
+        try:
+            trades = self.core.on_tick(tick)
+        finally:
+            self.dispatch()
+        self.market.publish(self.core.ticker_stats())
+        return trades
+
+    # --- REST fault: create answered late ------------------------------------------------------
+
+    def arm_create_delay(self, delay_ms: int, count: int = 1) -> None:
+        if delay_ms <= 0 or count <= 0:
+            raise ValueError("delay_ms and count must be positive")
+        self._armed.extend([delay_ms] * count)
+
+    def next_create_delay_ms(self) -> int:
+        """How long to hold the answer of the create being served (0: answer at once)."""
+        if self._armed:
+            return self._armed.pop(0)
+        delay = self.config.create_delay_ms
+        if delay and self._delay_rng.random() < self.config.create_delay_p:
+            return delay
+        return 0
+
+    async def hold(self, delay_ms: int) -> None:
+        """Wait ``delay_ms`` unless the server is shutting down."""
+        try:
+            await asyncio.wait_for(self.closing.wait(), delay_ms / 1000)
+        except asyncio.TimeoutError:
+            pass
