@@ -160,6 +160,38 @@ def paper(
         raise typer.Exit(1)
 
 
+@app.command()
+def live(
+    config: Path = typer.Option(..., "--config", "-c", help="TOML config with the grid, strategy and exchange tables."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Connect, reconcile, print the actions; send none."),
+    sandbox: bool = typer.Option(False, "--sandbox", help="Use the venue's testnet (ccxt sandbox mode)."),
+    db: Optional[Path] = typer.Option(None, "--db", help="Journal path (default: the exchange table's journal key)."),
+    log_level: str = typer.Option("INFO", "--log-level", help="Log level on stderr."),
+    log_json: bool = typer.Option(False, "--log-json", help="Logs as JSON lines."),
+) -> None:
+    """Trade the grid on a real exchange through ccxt (keys from environment variables)."""
+    import asyncio
+
+    from gridledger.live.factory import CredentialsError
+    from gridledger.live.runner import run_live
+    from gridledger.live.settings import exchange_settings
+    from gridledger.store.journal import JournalError
+
+    setup_logging(log_level, json_lines=log_json)
+    cfg = _load(config)
+    try:
+        settings = exchange_settings(dict(cfg.exchange))
+    except ConfigError as exc:
+        fail(str(exc))
+    try:
+        code = asyncio.run(run_live(cfg, settings, dry_run=dry_run, sandbox=sandbox, db=db, console=out))
+    except CredentialsError as exc:
+        fail(str(exc))
+    except JournalError as exc:
+        fail(str(exc))
+    raise typer.Exit(code)
+
+
 @coid_app.command("encode")
 def coid_encode(
     config: Path = typer.Option(..., "--config", "-c"),

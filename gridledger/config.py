@@ -116,6 +116,7 @@ class EngineConfig(_Strict):
     rate_limit_per_s: float = Field(10.0, gt=0)
     order_retries: int = Field(3, ge=0)
     request_timeout_s: float = Field(10.0, gt=0)
+    stream_idle_s: float = Field(300.0, gt=0)  # no message for this long: watch again and reconcile
 
 
 class Config(_Strict):

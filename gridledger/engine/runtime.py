@@ -120,6 +120,8 @@ class GridEngine:
         self._killed = False
         self._ready = False
         self._wake = asyncio.Event()
+        self._decide = asyncio.Event()
+        self._decider: asyncio.Task[None] | None = None
         self._reconcile_due = True
         self._queries: set[str] = set()  # client ids to ask the exchange about
         self._parked_queries: set[str] = set()  # exchange order ids of parked evidence
@@ -188,12 +190,28 @@ class GridEngine:
             await asyncio.sleep(0)
         await self.reconcile("startup")
         self._ready = True
+        # Act on the current price now rather than on the next stream update.
+        first = await self.caller.retry("fetch_ticker", lambda: self.ex.fetch_ticker(self.symbol))
+        if first.value is not None:
+            price = opt_decimal(first.value.get("last"), "ticker last")
+            if price is not None and price > 0:
+                await self.on_price(price)
         self._tasks.append(asyncio.ensure_future(self._ticker_loop()))
+        self._decider = asyncio.ensure_future(self._decision_loop())
+        self._tasks.append(self._decider)
         self._tasks.append(asyncio.ensure_future(self._housekeeping_loop()))
 
     async def shutdown(self, cancel_open: bool = False) -> None:
         """Stop placing; optionally cancel our open orders; flush the journal."""
         self._stopping = True
+        # Let an order in flight get its answer: cutting a create short would leave an
+        # order the ledger cannot account for until it is queried again.
+        self._decide.set()
+        if self._decider is not None and not self._decider.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(self._decider), 2 * self.config.engine.request_timeout_s)
+            except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - reported by the task itself
+                pass
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -247,7 +265,12 @@ class GridEngine:
         return outcomes
 
     def _follow_up(self, out: Outcome) -> None:
-        """Evidence that shows a gap asks the exchange: never fill a gap by assumption."""
+        """Evidence that shows a gap asks the exchange: never fill a gap by assumption.
+
+        Evidence that changed a slot (a fill, an order finished) asks for a new decision,
+        so a filled buy gets its closing sell without waiting for the next price."""
+        if out.kind is OutcomeKind.APPLIED and (out.status_after != out.status_before or out.filled_delta):
+            self._decide.set()
         if out.gap:
             if out.client_id:
                 self._queries.add(out.client_id)
@@ -285,15 +308,23 @@ class GridEngine:
     async def _stream(self, name: str, watch: Callable[[], Awaitable[list[dict[str, Any]]]],
                       handle: Callable[[dict[str, Any], str], list[Outcome]]) -> None:
         attempt = 0
+        idle = self.config.engine.stream_idle_s
         while not self._stopping:
             try:
-                updates = await watch()
+                updates = await asyncio.wait_for(watch(), idle)
+            except asyncio.TimeoutError:
+                # A quiet stream, or a dead one: a venue can end a subscription without waking
+                # the pending watch (Binance eventStreamTerminated), and a socket can stall.
+                # Watching again resubscribes if needed; reconcile in case something was missed.
+                self._reconcile_due = True
+                self._wake.set()
+                continue
             except (ccxt.NetworkError, ccxt.ExchangeError) as exc:
                 if isinstance(exc, (ccxt.AuthenticationError, ccxt.BadSymbol)):
                     raise EngineFatal(f"{name} stream: {redact(str(exc))}") from exc
                 self.stats.reconnects += 1
                 log_event(log, logging.WARNING, "stream disconnected", stream=name, error=type(exc).__name__,
-                          attempt=attempt)
+                          message=redact(str(exc))[:200], attempt=attempt)
                 # ccxt does not replay what was missed: reconcile by REST after reconnecting.
                 self._reconcile_due = True
                 self._wake.set()
@@ -305,18 +336,22 @@ class GridEngine:
                 handle(update, f"ws:{name}")
 
     async def _orders_loop(self) -> None:
-        await self._stream("orders", lambda: self.ex.watch_orders(self.symbol), self.ingest_order)
+        # All symbols, not only ours: ccxt would silently drop another market's updates, and
+        # the ledger should see (and reject, with a log line) whatever the account stream says.
+        await self._stream("orders", lambda: self.ex.watch_orders(), self.ingest_order)
 
     async def _trades_loop(self) -> None:
-        await self._stream("trades", lambda: self.ex.watch_my_trades(self.symbol), self.ingest_trade)
+        await self._stream("trades", lambda: self.ex.watch_my_trades(), self.ingest_trade)
 
     async def _ticker_loop(self) -> None:
+        """Only records prices: a decision in progress must not make it miss an update."""
         attempt = 0
         while not self._stopping:
             try:
                 ticker = await self.ex.watch_ticker(self.symbol)
             except ccxt.NetworkError as exc:
-                log_event(log, logging.WARNING, "ticker stream disconnected", error=type(exc).__name__)
+                log_event(log, logging.WARNING, "ticker stream disconnected", error=type(exc).__name__,
+                          message=redact(str(exc))[:200], attempt=attempt)
                 await self._backoff(attempt)
                 attempt += 1
                 continue
@@ -331,7 +366,16 @@ class GridEngine:
             self.stats.ticks += 1
             if self.on_tick is not None:
                 self.on_tick(price, self.now_ms())
-            await self.on_price(price)
+            self.last_price = price
+            self._decide.set()
+
+    async def _decision_loop(self) -> None:
+        """Decide on the latest price whenever it moves or the ledger's slots change."""
+        while not self._stopping:
+            await self._decide.wait()
+            self._decide.clear()
+            if self.last_price is not None:
+                await self.on_price(self.last_price)
 
     async def _housekeeping_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -384,11 +428,16 @@ class GridEngine:
                 levels.add(rec.level)
         return levels
 
+    def plan(self, price: Decimal) -> Decision:
+        """What the strategy would do at this price, from the ledger as it stands (no I/O)."""
+        assert self.params is not None and self.rules is not None, "prepare() first"
+        return decide(self.state, self.params, self.rules, price, self.slot_views(), paused=self.paused)
+
     async def on_price(self, price: Decimal) -> None:
         self.last_price = price
         if not self._ready or self._stopping or self.params is None or self.rules is None:
             return
-        decision = decide(self.state, self.params, self.rules, price, self.slot_views(), paused=self.paused)
+        decision = self.plan(price)
         self.state = decision.state
         if self.dry_run:
             plan = tuple(decision.actions)

@@ -575,8 +575,11 @@ class Ledger:
                           filled_before=out.filled_before, filled_after=out.filled_after,
                           slot_qty_delta=out.slot_qty_delta)
         elif kind is DUPLICATE:
-            if log.isEnabledFor(logging.INFO):
-                log_event(log, logging.INFO, "duplicate evidence ignored", order_id=out.order_id,
+            # A REST re-read of known state (reconciliation) is expected; a stream delivering
+            # the same evidence twice is worth a line.
+            level = logging.DEBUG if ev.source.startswith("rest") else logging.INFO
+            if log.isEnabledFor(level):
+                log_event(log, level, "duplicate evidence ignored", order_id=out.order_id,
                           client_id=out.client_id, reason=out.reason,
                           applied_status=out.status_before.value if out.status_before else None,
                           applied_filled=out.filled_before, arrived=_describe(ev))

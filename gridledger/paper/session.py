@@ -188,6 +188,9 @@ async def _session(cfg: Config, ps: PaperSettings, chaos: bool, db: Path,
         result = audit(journal.ledger, sim.core, ps.balances)
         if result.match:
             break
+        # An order the exchange never received is closed only after a repeated "not found"
+        # some seconds apart (REST can lag the matching engine): give the rule its time.
+        await asyncio.sleep(5)
     _add(totals, engine.stats)
     ledger = journal.ledger
     last = sim.core.last_price

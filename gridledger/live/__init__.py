@@ -1,0 +1,1 @@
+"""Live trading through a real ccxt.pro exchange object."""

@@ -1,0 +1,70 @@
+"""Build the ccxt.pro exchange object for live trading, with credentials from the environment.
+
+The credentials are registered with the log redactor before the object exists, so neither a
+log line nor an error message can show them (ccxt puts request details in its exceptions).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import ccxt.pro
+
+from gridledger.live.settings import ExchangeSettings
+from gridledger.logs import register_secret
+
+
+class CredentialsError(RuntimeError):
+    pass
+
+
+def credentials(settings: ExchangeSettings) -> dict[str, str]:
+    found: dict[str, str] = {}
+    missing = []
+    for field, env in (("apiKey", settings.api_key_env), ("secret", settings.secret_env)):
+        value = os.environ.get(env)
+        if value:
+            found[field] = value
+            register_secret(value)
+        else:
+            missing.append(env)
+    password = os.environ.get(settings.password_env)
+    if password:
+        found["password"] = password
+        register_secret(password)
+    elif settings.id == "okx":
+        missing.append(settings.password_env)
+    if missing:
+        raise CredentialsError(
+            "missing credentials: set the environment variable(s) " + ", ".join(missing)
+            + " (names can be changed in the [exchange] table)"
+        )
+    return found
+
+
+def build_exchange(settings: ExchangeSettings, *, sandbox: bool) -> Any:
+    params: dict[str, Any] = {
+        **credentials(settings),
+        "enableRateLimit": True,
+        "timeout": settings.timeout_ms,
+        "options": dict(settings.options),
+    }
+    if settings.endpoint is not None:
+        # The local test server and Binance proxies serve spot only.
+        params["options"] = {"fetchMarkets": {"types": ["spot"]}, "fetchMargins": False,
+                             "fetchCurrencies": False, "defaultType": "spot", **params["options"]}
+    exchange = getattr(ccxt.pro, settings.id)(params)
+    exchange.number = str  # amounts arrive as exact strings, parsed as Decimal
+    exchange.streaming["keepAlive"] = settings.keep_alive_ms
+    if sandbox:
+        exchange.set_sandbox_mode(True)
+    if settings.endpoint is not None:
+        from gridledger.exchange.local_binance.client import local_urls
+
+        http = settings.endpoint.rstrip("/")
+        ws = "ws" + http[len("http"):]
+        local = local_urls(exchange.urls["api"], http, ws)
+        exchange.urls["api"] = local
+        exchange.urls["test"] = dict(local)
+    return exchange

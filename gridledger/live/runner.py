@@ -1,0 +1,107 @@
+"""``gridledger live``: preflight, then the engine on a real exchange until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from gridledger.config import Config
+from gridledger.domain.numbers import fmt
+from gridledger.engine.runtime import EngineFatal, GridEngine
+from gridledger.live.factory import build_exchange
+from gridledger.live.preflight import PreflightError, preflight
+from gridledger.live.settings import ExchangeSettings
+from gridledger.logs import redact
+from gridledger.store.journal import Journal
+from gridledger.strategy import Cancel, Decision, Place
+
+
+def journal_path(cfg: Config, settings: ExchangeSettings, db: Path | None) -> Path:
+    if db is not None:
+        return db
+    return Path(settings.journal or f"gridledger-{cfg.grid.id}.db")
+
+
+def print_plan(console: Console, decision: Decision) -> None:
+    table = Table(title="actions the engine would send", title_justify="left")
+    for col in ("action", "level", "side", "role", "price", "amount", "post-only / reason"):
+        table.add_column(col)
+    for a in decision.actions:
+        if isinstance(a, Place):
+            table.add_row("place", str(a.level), a.side.value, a.role.value, fmt(a.price) or "",
+                          fmt(a.amount) or "", "yes" if a.post_only else "no")
+        elif isinstance(a, Cancel):
+            table.add_row("cancel", str(a.level), "", "", "", "", f"{a.client_id}: {a.reason}")
+    console.print(table)
+    if not decision.actions:
+        console.print("no actions: the grid is where the strategy wants it")
+    for note in decision.notes:
+        console.print(f"  note level {note.level}: {note.kind} {note.detail}")
+
+
+def _status(engine: GridEngine, price: Decimal) -> str:
+    led = engine.ledger
+    return (f"{time.strftime('%H:%M:%S')} {engine.symbol} {fmt(price)}  position {fmt(led.position)}  "
+            f"live orders {len(led.live_orders())}  realized {fmt(led.realized_pnl)}  "
+            f"applied {led.counts['APPLIED']} dup {led.counts['DUPLICATE']} rejected {led.counts['REJECTED']}"
+            f"{'  PAUSED' if engine.paused else ''}")
+
+
+async def run_live(cfg: Config, settings: ExchangeSettings, *, dry_run: bool, sandbox: bool,
+                   db: Path | None, console: Console) -> int:
+    """Returns the process exit code."""
+    exchange = build_exchange(settings, sandbox=sandbox)
+    path = journal_path(cfg, settings, db)
+    journal = Journal.open(path, cfg.grid.spec(), synchronous=cfg.engine.journal_synchronous)
+    last_status = [0.0]
+
+    def on_tick(price: Decimal, now_ms: int) -> None:
+        if time.monotonic() - last_status[0] >= settings.status_every_s:
+            last_status[0] = time.monotonic()
+            console.print(_status(engine, price))
+
+    engine = GridEngine(exchange, journal, cfg, now_ms=exchange.milliseconds, dry_run=dry_run, on_tick=on_tick,
+                        on_plan=lambda d: print_plan(console, d))
+    try:
+        console.print(f"gridledger live: {settings.id}{' (sandbox)' if sandbox else ''} {cfg.grid.symbol}, "
+                      f"grid {cfg.grid.id}, journal {path}{', DRY RUN: nothing will be sent' if dry_run else ''}")
+        try:
+            report = await preflight(engine)
+        except PreflightError as exc:
+            console.print(f"[bold red]preflight failed:[/] {exc}")
+            return exc.code
+        for line in report.lines:
+            console.print(f"  ok  {line}")
+        if dry_run:
+            await engine.reconcile("dry-run")
+            ticker = await exchange.fetch_ticker(cfg.grid.symbol)
+            price = Decimal(str(ticker["last"]))
+            engine._ready = True
+            console.print(f"reconciled: position {fmt(engine.ledger.position)}, live orders "
+                          f"{len(engine.ledger.live_orders())}, drift {fmt(engine.drift.base_drift)}; "
+                          f"price {fmt(price)}")
+            print_plan(console, engine.plan(price))
+            return 0
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        console.print("running; Ctrl-C stops placing, "
+                      f"{'cancels our open orders' if cfg.engine.cancel_on_exit else 'leaves open orders'}"
+                      " and flushes the journal")
+        await engine.run(stop)
+        console.print("stopped. " + _status(engine, engine.last_price or Decimal(0)))
+        return 0
+    except EngineFatal as exc:
+        console.print(f"[bold red]stopped:[/] {redact(str(exc))}")
+        return 4
+    finally:
+        await exchange.close()
+        journal.close()
