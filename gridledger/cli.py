@@ -71,6 +71,9 @@ def replay(
     except JournalError as exc:
         fail(str(exc))
     state = ledger_state(result.ledger)
+    if db is not None:
+        state["journal_outcomes"] = state["outcomes"]  # over the journal's whole life
+    state["outcomes"] = result.outcomes  # this run's
     state["messages"] = result.messages
     state["skipped"] = dict(sorted(result.skipped.items()))
     state["rejections"] = [{"source": r.source, "line": r.line, "reason": r.reason} for r in result.rejections]

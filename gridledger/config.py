@@ -117,6 +117,7 @@ class EngineConfig(_Strict):
     order_retries: int = Field(3, ge=0)
     request_timeout_s: float = Field(10.0, gt=0)
     stream_idle_s: float = Field(300.0, gt=0)  # no message for this long: watch again and reconcile
+    metrics_port: int | None = Field(None, ge=1, le=65535)  # serve Prometheus metrics on 127.0.0.1
 
 
 class Config(_Strict):

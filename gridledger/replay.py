@@ -26,6 +26,7 @@ class Rejection:
 @dataclass(slots=True)
 class ReplayResult:
     ledger: Ledger
+    outcomes: dict[str, int] = field(default_factory=dict)  # this run's, per outcome
     messages: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     rejections: list[Rejection] = field(default_factory=list)
@@ -53,6 +54,7 @@ def replay(
     journal = Journal.open(db, grid, synchronous=config.engine.journal_synchronous, group_size=group_commit) if db else None
     ledger = journal.ledger if journal else Ledger(grid)
     result = ReplayResult(ledger)
+    before = dict(ledger.counts)
     try:
         if journal is not None and group_commit > 1:
             with journal.group():
@@ -60,6 +62,7 @@ def replay(
         else:
             _run(paths, grid.instrument, fmt, ledger, journal, result)
     finally:
+        result.outcomes = {k: ledger.counts[k] - before.get(k, 0) for k in sorted(ledger.counts)}
         if journal is not None:
             journal.close()
     return result

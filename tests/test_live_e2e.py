@@ -309,3 +309,25 @@ def test_supported_exchanges_build_with_exact_numbers(exchange_id):
         assert exchange_id in VENUE_FORMATS
     finally:
         asyncio.run(ex.close())
+
+
+def test_subscription_ended_by_the_venue_is_noticed_and_renewed(tmp_path):
+    async def scenario():
+        async with LocalBinance(server_config()) as server:
+            s = Session(server, tmp_path / "j.db")
+            await s.start()
+            await until(lambda: s.live() == 3, WAIT, "three buys")
+            await server.wait_user_subscribers()
+            # eventStreamTerminated: ccxt does not wake the pending watch; the engine's idle
+            # timeout watches again, which resubscribes, and reconciles what it missed.
+            server.terminate_user_stream()
+            await server.set_price("29750", volume=D("1"))
+            await until(lambda: s.ledger.position > 0, WAIT, "the fills, by reconciliation")
+            await server.wait_user_subscribers(timeout=WAIT)
+            await server.set_price("29950", volume=D("1"))  # the closing sells fill on the new stream
+            await until(lambda: s.ledger.realized_pnl > 0, WAIT, "a round trip")
+            await s.finish()
+            check_match(s.ledger, server)
+            s.journal.close()
+
+    run(scenario())

@@ -69,6 +69,17 @@ async def preflight(engine: GridEngine) -> PreflightReport:
             f"quote_per_level {engine.params.quote_per_level} buys {amount} at {lowest}: below the market's "
             f"minimum amount {rules.min_amount} or notional {rules.min_notional}"
         )
+    # A buy that pays its fee in the base asset holds less than it bought: its closing sell
+    # must still clear the minimums, or every round trip would leave unsellable dust.
+    net = amount - amount * max(maker, taker or ZERO, ZERO)
+    sellable = (net // rules.amount_step) * rules.amount_step
+    sell_price = engine.grid.level_price(-engine.params.buy_window + 1)
+    if sellable < rules.min_amount or sellable * sell_price < rules.min_notional:
+        raise PreflightError(
+            f"quote_per_level {engine.params.quote_per_level} is too small: after a base-asset fee the "
+            f"closing sell of {sellable} would be below the market's minimum amount {rules.min_amount} "
+            f"or notional {rules.min_notional}; raise quote_per_level"
+        )
     try:
         balance = await engine.ex.fetch_balance()
     except ccxt.AuthenticationError as exc:

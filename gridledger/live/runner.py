@@ -79,6 +79,11 @@ async def run_live(cfg: Config, settings: ExchangeSettings, *, dry_run: bool, sa
             return exc.code
         for line in report.lines:
             console.print(f"  ok  {line}")
+        if cfg.engine.metrics_port is not None and not dry_run:
+            from gridledger.engine.metrics import serve_metrics
+
+            serve_metrics(engine, cfg.engine.metrics_port)
+            console.print(f"  metrics on http://127.0.0.1:{cfg.engine.metrics_port}/metrics")
         if dry_run:
             await engine.reconcile("dry-run")
             ticker = await exchange.fetch_ticker(cfg.grid.symbol)
