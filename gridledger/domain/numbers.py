@@ -13,6 +13,8 @@ from typing import Any
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
+# No price, size or fee is below 1e-40 or above 1e40; beyond that an input is garbage.
+_MAX_EXPONENT = 40
 
 
 class InputError(ValueError):
@@ -29,25 +31,35 @@ def to_decimal(value: Any, field: str, *, negative_ok: bool = False) -> Decimal:
 
 def opt_decimal(value: Any, field: str, *, negative_ok: bool = False) -> Decimal | None:
     """Parse an optional decimal: ``None`` and ``""`` mean absent."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, Decimal):
-        result = value
-    elif isinstance(value, bool):
-        raise InputError(f"{field} is a boolean, not a number: {value!r}")
-    elif isinstance(value, (int, str)):
+    kind = type(value)
+    if kind is str:
+        if not value:
+            return None
+        if "_" in value:  # Decimal() reads "1_000"; no exchange writes numbers that way
+            raise InputError(f"{field} is not a number: {value!r}")
         try:
-            result = Decimal(value.strip() if isinstance(value, str) else value)
+            result = Decimal(value)
         except InvalidOperation:
             raise InputError(f"{field} is not a number: {value!r}") from None
-    elif isinstance(value, float):
+    elif kind is Decimal:
+        result = value
+    elif value is None:
+        return None
+    elif kind is int:
+        result = Decimal(value)
+    elif kind is float:
         result = Decimal(repr(value))
+    elif isinstance(value, bool):
+        raise InputError(f"{field} is a boolean, not a number: {value!r}")
     else:
         raise InputError(f"{field} has type {type(value).__name__}, not a number: {value!r}")
     if not result.is_finite():
         raise InputError(f"{field} is not finite: {value!r}")
     if result < 0 and not negative_ok:
         raise InputError(f"{field} is negative: {value!r}")
+    if result and not -_MAX_EXPONENT <= result.adjusted() <= _MAX_EXPONENT:
+        # 1e999999999 parses, then overflows the first arithmetic that touches it.
+        raise InputError(f"{field} is out of range: {value!r}")
     return result
 
 

@@ -35,6 +35,16 @@ def add_fees(a: Fees, b: Fees) -> Fees:
         return a
     if not a:
         return b
+    if len(b) == 1:
+        # The common case (one fee asset per fill) without building a dict.
+        asset, amount = b[0]
+        for i, (have, value) in enumerate(a):
+            if have == asset:
+                total = value + amount
+                if total == 0:
+                    return a[:i] + a[i + 1 :]
+                return a[:i] + ((asset, total),) + a[i + 1 :]
+        return tuple(sorted((*a, b[0])))
     return make_fees((*a, *b))
 
 

@@ -233,7 +233,9 @@ class Ledger:
         return self._apply_snapshot(rec, ev)
 
     def _apply_trade(self, rec: OrderRecord, ev: TradeEvidence) -> Outcome:
-        key = f"{ev.trade_id}|{fmt(ev.amount)}|{fmt(ev.price)}"
+        # R2: the same trade id with another amount or price is another fill. Decimals compare
+        # by value, so "0.10" and "0.1" are the same quantity.
+        key = (ev.trade_id, ev.amount, ev.price)
         known = rec.trades.get(key)
         if known is not None:
             if known.fees is None and ev.fees is not None:
@@ -250,7 +252,7 @@ class Ledger:
         return self._settle(rec, before, ev, trade_id=ev.trade_id)
 
     def _apply_snapshot(self, rec: OrderRecord, ev: OrderEvidence) -> Outcome:
-        digest = f"{ev.status.value if ev.status else '-'}|{ev.filled}|{ev.cost}|{_fees_text(ev.fees)}|{ev.event_id}"
+        digest = (ev.status, ev.filled, ev.cost, ev.fees, ev.event_id)
         if digest in rec.seen:
             self._link(rec, ev.order_id)
             return self._duplicate(rec, ev, "snapshot already applied")
@@ -290,6 +292,7 @@ class Ledger:
                 rec.snap_cost = cost
             if ev.fees is not None:
                 rec.snap_fees = ev.fees if rec.snap_fees is None else max_fees(rec.snap_fees, ev.fees)
+        rec.changed()
         self._touch(rec, ev.timestamp)
         return self._settle(rec, before, ev)
 

@@ -39,16 +39,43 @@ class OrderRecord:
     snap_filled: Decimal = ZERO
     snap_cost: Decimal = ZERO
     snap_fees: Fees | None = None
-    trades: dict[str, TradeRec] = field(default_factory=dict)
+    trades: dict[tuple, TradeRec] = field(default_factory=dict)  # (trade id, amount, price) -> fill
     trade_filled: Decimal = ZERO
     trade_cost: Decimal = ZERO
     trade_fees: Fees = ()
-    seen: set[str] = field(default_factory=set)  # digests of applied snapshots
+    seen: set[tuple] = field(default_factory=set)  # (status, filled, cost, fees, event id) applied
     first_ts: int | None = None
     last_ts: int | None = None
     overfill: bool = False
     # Set when the order is folded into its slot's checkpoint: the slot state before it.
     pre_state: SlotState | None = None
+    # (effective, status), computed on demand; every mutation of the watermarks calls
+    # changed() (add_trade, complete_trade_fees do it themselves).
+    _derived: tuple | None = field(default=None, repr=False)
+
+    def changed(self) -> None:
+        self._derived = None
+
+    def _derive(self) -> tuple:
+        fees = self.trade_fees if self.snap_fees is None else max_fees(self.snap_fees, self.trade_fees)
+        if self.trade_filled >= self.snap_filled:
+            effective = (self.trade_filled, self.trade_cost, fees)
+        else:
+            effective = (self.snap_filled, self.snap_cost, fees)
+        filled = effective[0]
+        reported = self.reported
+        if reported is None:
+            status = None if filled <= 0 else OrderStatus.PARTIALLY_FILLED
+        elif reported.terminal:
+            status = reported
+        elif self.amount is not None and filled >= self.amount and filled > 0:
+            status = OrderStatus.FILLED
+        elif filled > 0:
+            status = OrderStatus.PARTIALLY_FILLED
+        else:
+            status = reported
+        self._derived = (effective, status)
+        return self._derived
 
     # --- derived values -------------------------------------------------------------
     @property
@@ -62,27 +89,13 @@ class OrderRecord:
         snapshot's cumulative figures stand. Fees are the per-asset maximum of the trades'
         sum and the largest cumulative fee reported, so a fee known from either side counts.
         """
-        fees = self.trade_fees if self.snap_fees is None else max_fees(self.snap_fees, self.trade_fees)
-        if self.trade_filled >= self.snap_filled:
-            return self.trade_filled, self.trade_cost, fees
-        return self.snap_filled, self.snap_cost, fees
+        return (self._derived or self._derive())[0]
 
     @property
     def status(self) -> OrderStatus | None:
-        """The reported status, completed by the quantity: open with filled == amount is FILLED."""
-        reported = self.reported
-        filled = self.filled
-        if reported is None:
-            if filled <= 0:
-                return None
-            reported = OrderStatus.PARTIALLY_FILLED
-        if reported.terminal:
-            return reported
-        if self.amount is not None and filled >= self.amount and filled > 0:
-            return OrderStatus.FILLED
-        if filled > 0:
-            return OrderStatus.PARTIALLY_FILLED
-        return reported
+        """The reported status, completed by the quantity: open with filled == amount is FILLED
+        (a report of PARTIALLY_FILLED or nothing, with a fill, is at least PARTIALLY_FILLED)."""
+        return (self._derived or self._derive())[1]
 
     @property
     def terminal(self) -> bool:
@@ -104,14 +117,16 @@ class OrderRecord:
             return True
         return self.trade_filled < self.snap_filled and self.snap_fees is None
 
-    def add_trade(self, key: str, rec: TradeRec) -> None:
+    def add_trade(self, key: tuple, rec: TradeRec) -> None:
+        self._derived = None
         self.trades[key] = rec
         self.trade_filled += rec.amount
         self.trade_cost += rec.cost
         if rec.fees:
             self.trade_fees = add_fees(self.trade_fees, rec.fees)
 
-    def complete_trade_fees(self, key: str, fees: Fees) -> None:
+    def complete_trade_fees(self, key: tuple, fees: Fees) -> None:
         old = self.trades[key]
+        self._derived = None
         self.trades[key] = TradeRec(old.amount, old.price, old.cost, fees)
         self.trade_fees = add_fees(self.trade_fees, fees)

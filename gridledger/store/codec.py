@@ -33,6 +33,22 @@ def state_from_obj(data: list) -> SlotState:
     return SlotState(Decimal(qty), Decimal(cost), Decimal(realized), _fees_in(fees) or (), trips)
 
 
+def _seen_out(digest: tuple) -> list:
+    status, filled, cost, fees, event_id = digest
+    return [status.value if status else None, _d(filled), _d(cost), _fees_out(fees), event_id]
+
+
+def _seen_in(data: list) -> tuple:
+    status, filled, cost, fees, event_id = data
+    return (
+        OrderStatus(status) if status else None,
+        None if filled is None else Decimal(filled),
+        None if cost is None else Decimal(cost),
+        _fees_in(fees),
+        event_id,
+    )
+
+
 def record_to_json(rec: OrderRecord) -> str:
     return json.dumps(
         {
@@ -48,8 +64,8 @@ def record_to_json(rec: OrderRecord) -> str:
             "sf": str(rec.snap_filled),
             "sc": str(rec.snap_cost),
             "sx": _fees_out(rec.snap_fees),
-            "t": {k: [str(t.amount), str(t.price), str(t.cost), _fees_out(t.fees)] for k, t in rec.trades.items()},
-            "seen": sorted(rec.seen),
+            "t": [[k[0], str(t.amount), str(t.price), str(t.cost), _fees_out(t.fees)] for k, t in rec.trades.items()],
+            "seen": sorted((_seen_out(d) for d in rec.seen), key=repr),
             "ts": [rec.first_ts, rec.last_ts],
             "of": rec.overfill,
             "pre": state_to_obj(rec.pre_state) if rec.pre_state is not None else None,
@@ -73,14 +89,15 @@ def record_from_json(text: str) -> OrderRecord:
         snap_filled=Decimal(d["sf"]),
         snap_cost=Decimal(d["sc"]),
         snap_fees=_fees_in(d["sx"]),
-        seen=set(d["seen"]),
+        seen={_seen_in(x) for x in d["seen"]},
         first_ts=d["ts"][0],
         last_ts=d["ts"][1],
         overfill=d["of"],
         pre_state=None if d["pre"] is None else state_from_obj(d["pre"]),
     )
-    for key, (amount, price, cost, fees) in d["t"].items():
-        rec.add_trade(key, TradeRec(Decimal(amount), Decimal(price), Decimal(cost), _fees_in(fees)))
+    for trade_id, amount, price, cost, fees in d["t"]:
+        a, p = Decimal(amount), Decimal(price)
+        rec.add_trade((trade_id, a, p), TradeRec(a, p, Decimal(cost), _fees_in(fees)))
     return rec
 
 
