@@ -220,16 +220,18 @@ def main() -> None:
         print(f"RSS at {milestones[0]:,}: {a:.1f} MB; at {milestones[-1]:,}: {b:.1f} MB; "
               f"growth {100 * (b - a) / a:+.1f} %")
     ro = run_reopen(reopen_n)
-    print(f"reopen a journal of {ro['entries']:,} entries: {ro['seconds']:.2f} s (same state: {ro['same_state']})")
+    print(f"reopen a journal of {ro['entries']:,} entries: {ro['seconds'] * 1000:.1f} ms "
+          f"(same state: {ro['same_state']})")
     nt = run_nautilus(faulty if not args.quick else faulty[:20000])
     if nt:
         if "skipped" in nt:
             print(f"NautilusTrader comparison skipped: {nt['skipped']}")
         else:
-            print(f"NautilusTrader Order.apply/Position.apply: {nt['per_s']:,.0f} fills/s on "
-                  f"{nt['fills']:,} fills of {nt['orders']:,} orders; gridledger on the same messages "
-                  f"{nt['ours_per_s']:,.0f} msg/s; ratio gridledger/nautilus {nt['ours_per_s'] / nt['per_s']:.2f}")
-
+            print(f"NautilusTrader Order.apply + Position.apply: {nt['per_s']:,.0f} order events/s "
+                  f"({nt['nautilus_events']:,} events, {nt['fills']:,} fills of {nt['orders']:,} orders) = "
+                  f"{nt['nautilus_orders_per_s']:,.0f} orders/s; gridledger Ledger.apply on the same lifecycles: "
+                  f"{nt['ours_per_s']:,.0f} evidence items/s = {nt['ours_orders_per_s']:,.0f} orders/s; "
+                  f"orders/s ratio gridledger/nautilus {nt['ours_orders_per_s'] / nt['nautilus_orders_per_s']:.2f}")
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).parent))

@@ -231,3 +231,37 @@ def test_order_never_received_by_the_exchange_is_closed_by_evidence_only(tmp_pat
         await sim.close()
 
     run(scenario())
+
+
+def test_drift_of_a_linear_contract_is_measured_on_the_position(tmp_path):
+    from gridledger.config import parse_config
+    from gridledger.engine.runtime import GridEngine
+    from gridledger.ledger.evidence import TradeEvidence
+
+    cfg = parse_config({"grid": {"id": "p1", "symbol": "BTC/USDT:USDT", "anchor": "30000", "interval": "100"}})
+
+    class Perp:
+        id = "binanceusdm"
+        markets: dict = {}
+        contracts = "0"
+
+        async def fetch_positions(self, symbols=None, params={}):
+            return [{"symbol": "BTC/USDT:USDT", "contracts": self.contracts, "contractSize": "1", "side": "long"},
+                    {"symbol": "ETH/USDT:USDT", "contracts": "5", "contractSize": "1", "side": "long"}]
+
+    async def scenario():
+        ex = Perp()
+        journal = Journal.open(tmp_path / "j.db", cfg.grid.spec(), synchronous="OFF")
+        eng = GridEngine(ex, journal, cfg, now_ms=lambda: 0)
+        assert (await eng.check_drift()).base_drift == 0  # the baseline is set on first sight
+        from gridledger.domain.coid import ClientId, encode
+        cid = encode(ClientId("p1", -1, Side.BUY, Role.OPEN, 0))
+        journal.apply_message("fill", [TradeEvidence("BTC/USDT:USDT", "9", cid, "t1", Side.BUY, D("0.5"),
+                                                     D("29900"), D("14950"), ())])
+        ex.contracts = "0.5"
+        assert (await eng.check_drift()).base_drift == 0
+        ex.contracts = "0.7"
+        assert (await eng.check_drift()).base_drift == D("0.2")
+        journal.close()
+
+    run(scenario())

@@ -639,13 +639,35 @@ class GridEngine:
         await self._answer_queries()
         await self.check_drift(open_ids)
 
+    async def _exchange_position(self) -> Decimal | None:
+        """What the exchange says the account holds: the base balance for spot, the
+        position (contracts x contract size) for a linear contract."""
+        inst = self.grid.instrument
+        if inst.kind == "spot":
+            result = await self.caller.retry("fetch_balance", lambda: self.ex.fetch_balance())
+            if result.value is None:
+                return None
+            return opt_decimal((result.value.get(inst.base) or {}).get("total"), f"{inst.base} balance") or ZERO
+        fetch = getattr(self.ex, "fetch_positions", None)
+        if fetch is None:
+            return None
+        result = await self.caller.retry("fetch_positions", lambda: fetch([self.symbol]))
+        if result.value is None:
+            return None
+        total = ZERO
+        for pos in result.value:
+            if pos.get("symbol") != self.symbol:
+                continue
+            contracts = opt_decimal(pos.get("contracts"), "position contracts") or ZERO
+            size = opt_decimal(pos.get("contractSize"), "contract size") or inst.contract_size
+            total += -contracts * size if pos.get("side") == "short" else contracts * size
+        return total
+
     async def check_drift(self, open_ids: set[str] | None = None) -> DriftReport:
         """Sum of slots against the exchange's balance, live orders against open orders."""
-        result = await self.caller.retry("fetch_balance", lambda: self.ex.fetch_balance())
-        if result.value is None:
+        total = await self._exchange_position()
+        if total is None:
             return self.drift
-        base = self.grid.instrument.base
-        total = opt_decimal((result.value.get(base) or {}).get("total"), f"{base} balance") or ZERO
         baseline_text = self.journal.get_meta("baseline_base")
         if baseline_text is None:
             baseline = total - self.ledger.position
