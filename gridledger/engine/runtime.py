@@ -28,7 +28,7 @@ from gridledger.engine.evidence_reader import EvidenceReader, dump
 from gridledger.engine.executor import Caller, Verdict
 from gridledger.engine.markets import market_rules
 from gridledger.exchange.port import ExchangePort
-from gridledger.ledger.evidence import Evidence, OrderEvidence
+from gridledger.ledger.evidence import Evidence, OrderEvidence, TradeEvidence
 from gridledger.ledger.outcomes import Outcome, OutcomeKind
 from gridledger.ledger.records import OrderRecord
 from gridledger.logs import log_event, redact
@@ -131,6 +131,8 @@ class GridEngine:
         self._drift_strikes = 0
         self._drift_paused = False
         self._last_plan: tuple | None = None
+        cursor = journal.get_meta("trade_cursor_ms")
+        self._trade_cursor = int(cursor) if cursor is not None else 0
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -167,9 +169,9 @@ class GridEngine:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, then shut down cleanly."""
-        await self.start()
         stopper = asyncio.ensure_future(stop.wait())
         try:
+            await self.start()
             done, _ = await asyncio.wait([stopper, *self._tasks], return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 if task is not stopper and not task.cancelled() and task.exception() is not None:
@@ -242,13 +244,7 @@ class GridEngine:
             raw, parsed = self.reader.read_trade(trade, source)
         except InputError as exc:
             return [self._bad_message(trade, str(exc), source)]
-        outs = self._apply(raw, parsed.items, source)
-        ts = trade.get("timestamp")
-        if isinstance(ts, int):
-            cursor = self.journal.get_meta("trade_cursor_ms")
-            if cursor is None or ts > int(cursor):
-                self.journal.set_meta("trade_cursor_ms", str(ts))
-        return outs
+        return self._apply(raw, parsed.items, source)
 
     def _bad_message(self, structure: Any, reason: str, source: str) -> Outcome:
         self.stats.bad_messages += 1
@@ -257,6 +253,11 @@ class GridEngine:
                                              received_at=self.now_ms())
 
     def _apply(self, raw: str, items: tuple[Evidence, ...] | list[Evidence], source: str) -> list[Outcome]:
+        for ev in items:
+            # The newest fill seen, from any source: where "trades since" starts after a restart.
+            if isinstance(ev, TradeEvidence) and ev.timestamp is not None and ev.timestamp > self._trade_cursor:
+                self._trade_cursor = ev.timestamp
+                self.journal.set_meta("trade_cursor_ms", str(ev.timestamp))
         outcomes = self.journal.apply_message(raw, items, source=source, received_at=self.now_ms())
         for out in outcomes:
             self._follow_up(out)

@@ -29,6 +29,8 @@ from gridledger.logs import log_event
 
 log = logging.getLogger("gridledger.ledger")
 
+_FOREIGN = object()  # _locate's answer for evidence about someone else's order
+
 APPLIED = OutcomeKind.APPLIED
 DUPLICATE = OutcomeKind.DUPLICATE
 STALE = OutcomeKind.STALE
@@ -205,15 +207,10 @@ class Ledger:
     def _apply(self, ev: Evidence) -> Outcome:
         if ev.symbol != self.symbol:
             raise InputError(f"symbol {ev.symbol!r} is not this grid's {self.symbol!r}")
-        rec: OrderRecord | None = None
-        if ev.order_id is not None:
-            rec = self._find_by_order_id(ev.order_id)
-        if rec is None and ev.client_id:
-            cid = decode(ev.client_id)
-            if cid is None or cid.grid_id != self.grid.grid_id:
-                return self._foreign(ev)
-            rec = self._find_by_client_id(ev.client_id) or self._create_decoded(ev.client_id, cid)
-        elif rec is not None and ev.client_id and ev.client_id != rec.client_id:
+        rec = self._locate(ev)
+        if rec is _FOREIGN:
+            return self._foreign(ev)
+        if rec is not None and ev.client_id and ev.client_id != rec.client_id:
             if decode(ev.client_id) is not None:
                 raise InputError(
                     f"exchange order {ev.order_id} belongs to {rec.client_id}, evidence names {ev.client_id}"
@@ -231,6 +228,37 @@ class Ledger:
         if isinstance(ev, TradeEvidence):
             return self._apply_trade(rec, ev)
         return self._apply_snapshot(rec, ev)
+
+    def _locate(self, ev: Evidence) -> OrderRecord | object | None:
+        """The record the evidence is about: RAM first, then the archive, then R7.
+
+        The exchange order id wins over the client id (it is the venue's key). An id of ours
+        whose generation the slot has never reached cannot be in the archive, so a new order
+        costs no lookup in the store.
+        """
+        order_id, client_id = ev.order_id, ev.client_id
+        if order_id is not None:
+            known = self._by_order_id.get(order_id)
+            if known is not None:
+                return self._find_by_client_id(known)
+        if client_id:
+            rec = self._orders.get(client_id)
+            if rec is not None:
+                return rec
+            cid = decode(client_id)
+            if cid is not None and cid.grid_id == self.grid.grid_id:
+                # Every level that ever had an order has a slot (restored with the journal).
+                slot = self.slots.get(cid.level)
+                if slot is not None and cid.generation < slot.next_gen:
+                    rec = self._find_by_client_id(client_id)
+                    if rec is not None:
+                        return rec
+                return self._create_decoded(client_id, cid)
+        if order_id is not None:
+            rec = self._find_by_order_id(order_id)
+            if rec is not None:
+                return rec
+        return _FOREIGN if client_id else None
 
     def _apply_trade(self, rec: OrderRecord, ev: TradeEvidence) -> Outcome:
         # R2: the same trade id with another amount or price is another fill. Decimals compare

@@ -65,7 +65,7 @@ def record_to_json(rec: OrderRecord) -> str:
             "sc": str(rec.snap_cost),
             "sx": _fees_out(rec.snap_fees),
             "t": [[k[0], str(t.amount), str(t.price), str(t.cost), _fees_out(t.fees)] for k, t in rec.trades.items()],
-            "seen": sorted((_seen_out(d) for d in rec.seen), key=repr),
+            "seen": [_seen_out(d) for d in rec.seen],
             "ts": [rec.first_ts, rec.last_ts],
             "of": rec.overfill,
             "pre": state_to_obj(rec.pre_state) if rec.pre_state is not None else None,
