@@ -118,6 +118,7 @@ class EngineConfig(_Strict):
     request_timeout_s: float = Field(10.0, gt=0)
     stream_idle_s: float = Field(300.0, gt=0)  # no message for this long: watch again and reconcile
     metrics_port: int | None = Field(None, ge=1, le=65535)  # serve Prometheus metrics on 127.0.0.1
+    cross_grace_s: float = Field(5.0, gt=0)  # price traded through an order this long with no fill seen: query it
 
 
 class Config(_Strict):

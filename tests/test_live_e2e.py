@@ -331,3 +331,41 @@ def test_subscription_ended_by_the_venue_is_noticed_and_renewed(tmp_path):
             s.journal.close()
 
     run(scenario())
+
+
+def test_live_process_stops_cleanly_on_sigterm_and_cancels_when_configured(tmp_path):
+    import signal
+
+    async def scenario():
+        async with LocalBinance(server_config(api_key="run-key-1234", secret="run-secret-5678")) as server:
+            config = _live_config(tmp_path, server)
+            config.write_text(config.read_text() + '[engine]\ncancel_on_exit = true\njournal_synchronous = "NORMAL"\n')
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "gridledger.cli", "live", "--config", str(config),
+                env=_live_env("run-key-1234", "run-secret-5678"),
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            )
+            await until(lambda: len(server.core.open_orders()) == 3, WAIT, "the live process places its buys")
+            proc.send_signal(signal.SIGUSR1)  # the pause switch: nothing new opens
+            await server.set_price("29850", volume=D("1"))  # a buy fills; its closing sell still goes out
+            try:
+                await until(lambda: any(o.side.value == "sell" for o in server.core.open_orders()), WAIT, "a sell")
+            except TimeoutError:
+                proc.send_signal(signal.SIGTERM)
+                out, _ = await proc.communicate()
+                raise AssertionError(out.decode()[-3000:] + str([(o.side, o.price, o.status) for o in server.core.orders.values()]))
+            proc.send_signal(signal.SIGTERM)
+            out, _ = await asyncio.wait_for(proc.communicate(), WAIT)
+            text = out.decode()
+            assert proc.returncode == 0, text
+            assert "paused" in text and "stopped." in text
+            assert not server.core.open_orders()  # cancel_on_exit
+            assert "run-secret-5678" not in text
+            journal = Journal.open(tmp_path / "live.db", cfg().grid.spec().__class__(
+                "dry1", cfg().grid.spec().instrument, D("30000"), D("100")))
+            try:
+                check_match(journal.ledger, server)
+            finally:
+                journal.close()
+
+    run(scenario())

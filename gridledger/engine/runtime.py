@@ -23,7 +23,7 @@ import ccxt
 
 from gridledger.config import Config
 from gridledger.domain.numbers import ZERO, InputError, opt_decimal
-from gridledger.domain.types import OrderStatus, Role
+from gridledger.domain.types import OrderStatus, Role, Side
 from gridledger.engine.evidence_reader import EvidenceReader, dump
 from gridledger.engine.executor import Caller, Verdict
 from gridledger.engine.markets import market_rules
@@ -128,9 +128,12 @@ class GridEngine:
         self._unknown: dict[str, float] = {}  # client id -> loop time its create went unanswered
         self._not_found: dict[str, tuple[int, float]] = {}
         self._cancel_sent: dict[str, float] = {}
+        self._crossed: dict[str, float] = {}  # client id -> when the price first went through it
         self._drift_strikes = 0
         self._drift_paused = False
         self._last_plan: tuple | None = None
+        # The pause switch: no new opening orders; closing sells go on.
+        self.manual_pause = config.strategy.paused
         cursor = journal.get_meta("trade_cursor_ms")
         self._trade_cursor = int(cursor) if cursor is not None else 0
 
@@ -138,7 +141,7 @@ class GridEngine:
     @property
     def paused(self) -> bool:
         return (
-            self.config.strategy.paused
+            self.manual_pause
             or self._drift_paused
             or bool(self.ledger.anomalies)
             or self._stopping
@@ -184,10 +187,12 @@ class GridEngine:
     async def start(self) -> None:
         if self.rules is None:
             await self.prepare()
-        self._tasks.append(asyncio.ensure_future(self._orders_loop(), ))
+        # Subscribe to every stream before the REST snapshot, so nothing falls in between;
+        # decisions wait for the snapshot (on_price does nothing until ready).
+        self._tasks.append(asyncio.ensure_future(self._orders_loop()))
         if self.reader.needs_trade_stream:
             self._tasks.append(asyncio.ensure_future(self._trades_loop()))
-        # Let the stream subscribe before the REST snapshot, so nothing falls in between.
+        self._tasks.append(asyncio.ensure_future(self._ticker_loop()))
         for _ in range(3):
             await asyncio.sleep(0)
         await self.reconcile("startup")
@@ -197,8 +202,8 @@ class GridEngine:
         if first.value is not None:
             price = opt_decimal(first.value.get("last"), "ticker last")
             if price is not None and price > 0:
-                await self.on_price(price)
-        self._tasks.append(asyncio.ensure_future(self._ticker_loop()))
+                self.last_price = price
+                self._decide.set()
         self._decider = asyncio.ensure_future(self._decision_loop())
         self._tasks.append(self._decider)
         self._tasks.append(asyncio.ensure_future(self._housekeeping_loop()))
@@ -270,7 +275,9 @@ class GridEngine:
 
         Evidence that changed a slot (a fill, an order finished) asks for a new decision,
         so a filled buy gets its closing sell without waiting for the next price."""
-        if out.kind is OutcomeKind.APPLIED and (out.status_after != out.status_before or out.filled_delta):
+        if out.kind is OutcomeKind.APPLIED and (
+            out.status_after != out.status_before or out.filled_delta or out.slot_qty_delta
+        ):
             self._decide.set()
         if out.gap:
             if out.client_id:
@@ -387,12 +394,14 @@ class GridEngine:
         while not self._stopping:
             remaining = next_full - loop.time()
             if not self._reconcile_due and remaining > 1e-3:
-                timeout = min(remaining, 1.0 if (self._unknown or self._queries) else every)
+                timeout = min(remaining, 1.0 if (self._unknown or self._queries or self._crossed) else every)
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout)
                 except asyncio.TimeoutError:
                     pass
                 self._wake.clear()
+            if self._crossed and self.last_price is not None:
+                self._check_crossings(self.last_price)
             if self._reconcile_due or next_full - loop.time() <= 1e-3:
                 await self.reconcile("reconnect" if self._reconcile_due else "periodic")
                 next_full = loop.time() + every
@@ -434,10 +443,35 @@ class GridEngine:
         assert self.params is not None and self.rules is not None, "prepare() first"
         return decide(self.state, self.params, self.rules, price, self.slot_views(), paused=self.paused)
 
+    def _check_crossings(self, price: Decimal) -> None:
+        """The market traded through a live order's price, and no fill has been seen: the
+        fill's message may be late or lost (ccxt can hold one in its cache until the next
+        message arrives). After a grace period, ask the exchange about the order."""
+        loop_time = asyncio.get_running_loop().time()
+        grace = self.config.engine.cross_grace_s
+        crossed = {}
+        for rec in self.ledger.live_orders():
+            if rec.price is None or rec.order_id is None:
+                continue
+            through = price < rec.price if rec.side is Side.BUY else price > rec.price
+            if not through:
+                continue
+            since = self._crossed.get(rec.client_id)
+            if since is None:
+                since = loop_time
+                self._wake.set()  # the housekeeping loop shortens its wait to watch the grace
+            crossed[rec.client_id] = since
+            if loop_time - since >= grace and rec.client_id not in self._queries:
+                self._queries.add(rec.client_id)
+                crossed[rec.client_id] = loop_time  # ask again only after another grace period
+                self._wake.set()
+        self._crossed = crossed
+
     async def on_price(self, price: Decimal) -> None:
         self.last_price = price
         if not self._ready or self._stopping or self.params is None or self.rules is None:
             return
+        self._check_crossings(price)
         decision = self.plan(price)
         self.state = decision.state
         if self.dry_run:

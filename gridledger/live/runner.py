@@ -98,7 +98,14 @@ async def run_live(cfg: Config, settings: ExchangeSettings, *, dry_run: bool, sa
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        console.print("running; Ctrl-C stops placing, "
+
+        def pause(on: bool) -> None:
+            engine.manual_pause = on
+            console.print(f"{'paused: no new opening orders, closing sells go on' if on else 'resumed'}")
+
+        loop.add_signal_handler(signal.SIGUSR1, pause, True)
+        loop.add_signal_handler(signal.SIGUSR2, pause, False)
+        console.print("running; SIGUSR1 pauses opening orders, SIGUSR2 resumes; Ctrl-C stops placing, "
                       f"{'cancels our open orders' if cfg.engine.cancel_on_exit else 'leaves open orders'}"
                       " and flushes the journal")
         await engine.run(stop)
