@@ -392,3 +392,15 @@ def test_trade_fee_completed_by_the_full_report():
     out = led.apply(trade(B0, "7", "t1", "1", fees=[("BTC", "0.001")]))
     assert out.kind is K.APPLIED and out.slot_qty_delta == D("-0.001")
     assert led.apply(trade(B0, "7", "t1", "1", fees=[("BTC", "0.001")])).kind is K.DUPLICATE
+
+
+def test_r10_rejected_evidence_for_an_unknown_id_of_ours_creates_nothing():
+    led = ledger()
+    c = cid(-4, gen=3)
+    out = led.apply(trade(c, "70", "t1", "1", "60", side=Side.SELL))  # the id says buy
+    assert out.kind is K.REJECTED and "contradicts" in out.reason
+    assert led.order(c) is None and -4 not in led.slots
+    ev = snap(c, "70", PART, "0.5", cost=None, price=None, amount=None)
+    out = led.apply(ev)  # a fill with no way to price it
+    assert out.kind is K.REJECTED
+    assert led.order(c) is None and led.position == 0 and -4 not in led.slots

@@ -207,6 +207,8 @@ class Ledger:
     def _apply(self, ev: Evidence) -> Outcome:
         if ev.symbol != self.symbol:
             raise InputError(f"symbol {ev.symbol!r} is not this grid's {self.symbol!r}")
+        if isinstance(ev, TradeEvidence) and ev.amount <= 0:
+            raise InputError(f"trade {ev.trade_id} has no quantity")
         rec = self._locate(ev)
         if rec is _FOREIGN:
             return self._foreign(ev)
@@ -247,12 +249,18 @@ class Ledger:
                 return rec
             cid = decode(client_id)
             if cid is not None and cid.grid_id == self.grid.grid_id:
+                if ev.side is not None and ev.side is not cid.side:
+                    # Checked before a record is made from the id: bad input creates nothing.
+                    raise InputError(f"side {ev.side.value} contradicts {client_id} ({cid.side.value})")
                 # Every level that ever had an order has a slot (restored with the journal).
                 slot = self.slots.get(cid.level)
                 if slot is not None and cid.generation < slot.next_gen:
                     rec = self._find_by_client_id(client_id)
                     if rec is not None:
                         return rec
+                if (isinstance(ev, OrderEvidence) and ev.status is not None and ev.cost is None
+                        and ev.price is None and ev.filled):
+                    raise InputError("filled quantity without cost, average or limit price")
                 return self._create_decoded(client_id, cid)
         if order_id is not None:
             rec = self._find_by_order_id(order_id)
@@ -272,8 +280,6 @@ class Ledger:
                 return self._settle(rec, before, ev, trade_id=ev.trade_id, reason="fee completed")
             self._link(rec, ev.order_id)
             return self._duplicate(rec, ev, f"trade {ev.trade_id} already applied")
-        if ev.amount <= 0:
-            raise InputError(f"trade {ev.trade_id} has no quantity")
         before = self._snapshot(rec)
         rec.add_trade(key, TradeRec(ev.amount, ev.price, ev.cost, ev.fees))
         self._touch(rec, ev.timestamp)
@@ -296,6 +302,18 @@ class Ledger:
                 level=rec.level,
                 gap=True,
             )
+        # Everything that can reject the evidence is checked before anything changes (R10).
+        filled = ev.filled if ev.filled is not None else ZERO
+        cost = ev.cost
+        if ev.status is not None and cost is None:
+            price = rec.price if rec.price is not None else ev.price
+            if filled == 0:
+                cost = ZERO
+            elif price is not None:
+                # Our orders are limit orders and a maker fill is at the limit price.
+                cost = price * filled
+            else:
+                raise InputError("filled quantity without cost, average or limit price")
         rec.seen.add(digest)
         self._dirty_orders[rec.client_id] = rec
         if ev.amount is not None and rec.amount is None:
@@ -303,17 +321,8 @@ class Ledger:
         if ev.price is not None and rec.price is None:
             rec.price = ev.price
         if ev.status is not None:
+            assert cost is not None
             rec.reported = ev.status.join(rec.reported)
-            filled = ev.filled if ev.filled is not None else ZERO
-            cost = ev.cost
-            if cost is None:
-                if filled == 0:
-                    cost = ZERO
-                elif rec.price is not None:
-                    # Our orders are limit orders and a maker fill is at the limit price.
-                    cost = rec.price * filled
-                else:
-                    raise InputError("filled quantity without cost, average or limit price")
             if filled > rec.snap_filled:
                 rec.snap_filled = filled
             if cost > rec.snap_cost:
@@ -468,13 +477,12 @@ class Ledger:
                   level=cid.level, side=cid.side.value, role=cid.role.value, generation=cid.generation)
         return rec
 
-    def _link(self, rec: OrderRecord, order_id: str | None) -> list[Outcome]:
+    def _link(self, rec: OrderRecord, order_id: str | None) -> None:
         if order_id is None or rec.order_id is not None:
-            return []
+            return
         rec.order_id = order_id
         self._by_order_id[order_id] = rec.client_id
         self._dirty_orders[rec.client_id] = rec
-        return []
 
     def _touch(self, rec: OrderRecord, ts: int | None) -> None:
         if ts is None:
