@@ -143,3 +143,23 @@ def test_cli_writes_the_report_and_rejects_bad_config(tmp_path):
     bad["grid"]["interval"] = "-5"
     result = runner.invoke(app, ["paper", "--config", str(write_toml(tmp_path / "bad2.toml", bad))])
     assert result.exit_code == 2 and "grid.interval" in result.output
+
+
+@pytest.mark.parametrize("kind", ["candles", "trades"])
+def test_session_on_a_csv_price_path(tmp_path, kind):
+    fixture = Path(__file__).parent / "fixtures" / "sim" / "btcusdt_1m_sample.csv"
+    if kind == "candles":
+        source = fixture
+    else:  # the candles' closes as trades, one every 20 s
+        rows = [line.split(",") for line in fixture.read_text().splitlines()[1:]]
+        source = tmp_path / "trades.csv"
+        source.write_text("timestamp_ms,price,amount\n" + "".join(
+            f"{int(r[0]) + k * 20_000},{r[p]},{Decimal(r[5]) / 3}\n" for r in rows for k, p in enumerate((1, 3, 4))))
+    data = busy_config(duration="1h", **{f"{kind}_csv": str(source)})
+    data["grid"].update(anchor="36500", interval="10")
+    data["strategy"]["quote_per_level"] = "100"
+    cfg = parse_config(data)
+    result = run_paper(cfg, paper_settings(cfg.paper), chaos=False)
+    assert result.audit.match, result.audit.differences
+    assert result.state["position"] != "0" or result.state["round_trips"] > 0  # the dips traded
+    assert result.start_ms == 1700000040000

@@ -26,7 +26,7 @@ from gridledger.exchange.sim.clock import run_virtual
 from gridledger.exchange.sim.exchange import SimConfig, SimExchange
 from gridledger.exchange.sim.faults import StreamFaults
 from gridledger.exchange.sim.matching import SimMarketSpec
-from gridledger.exchange.sim.prices import CsvCandlesPath, SyntheticPath, Tick
+from gridledger.exchange.sim.prices import CsvCandlesPath, CsvTradesPath, SyntheticPath, Tick
 from gridledger.ledger.report import ledger_state
 from gridledger.paper.audit import AuditResult, audit
 from gridledger.paper.settings import PaperSettings
@@ -64,12 +64,19 @@ def _market(cfg: Config, ps: PaperSettings) -> SimMarketSpec:
 
 
 def _path(ps: PaperSettings, duration_ms: int) -> tuple[list[Tick] | SyntheticPath, int, int]:
-    if ps.candles_csv:
-        ticks = list(CsvCandlesPath(ps.candles_csv, price_step=ps.price_step))
+    if ps.candles_csv or ps.trades_csv:
+        if ps.candles_csv and ps.trades_csv:
+            raise ValueError("[paper] give candles_csv or trades_csv, not both")
+        source = ps.candles_csv or ps.trades_csv
+        reader = CsvCandlesPath if ps.candles_csv else CsvTradesPath
+        ticks = list(reader(source, price_step=ps.price_step))
         if not ticks:
-            raise ValueError(f"{ps.candles_csv}: no candles")
+            raise ValueError(f"{source}: no prices")
         start = ticks[0].ts_ms
-        end = min(ticks[-1].ts_ms, start + duration_ms)
+        # The engine stops before the data ends, so the venue is still trading when it does.
+        end = min(ticks[-1].ts_ms - 1, start + duration_ms)
+        if end <= start:
+            raise ValueError(f"{source}: the prices span no time")
         return [t for t in ticks if t.ts_ms <= end + 60_000], start, end
     # A minute of ticks past the end: the engine is stopped at the end, while the venue
     # still trades, so the closing reconciliation has something to catch up with.

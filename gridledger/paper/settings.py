@@ -55,7 +55,8 @@ class PaperSettings(_Strict):
     jump_probability: float = Field(0.0005, ge=0, le=1)
     jump_scale: float = Field(0.01, ge=0)
     volume_mean: Decimal = Decimal("0.5")
-    candles_csv: str | None = None
+    candles_csv: str | None = None  # price path from OHLCV candles (timestamp_ms,open,high,low,close,volume)
+    trades_csv: str | None = None  # or from trades (timestamp_ms,price,amount)
     amount_step: Decimal = Decimal("0.00001")
     price_step: Decimal = Decimal("0.01")
     min_amount: Decimal = Decimal("0.00001")
