@@ -46,6 +46,15 @@ def test_arbitrary_text_never_crashes_and_foreign_ids_are_foreign(text):
     assert got is None or encode(got) == text
 
 
+def test_length_digits_that_point_past_the_end_are_not_ours():
+    text = encode(ClientId("000000000000", 0, Side.BUY, Role.OPEN, 0))
+    for i in range(len(text)):
+        for ch in "0lzZ":
+            changed = text[:i] + ch + text[i + 1:]
+            got = decode(changed)  # must not raise (an "l" length digit once made it IndexError)
+            assert got is None or encode(got) == changed
+
+
 def test_examples_and_limits():
     cid = ClientId("btc1", -12, Side.BUY, Role.OPEN, 7)
     assert decode(encode(cid)) == cid

@@ -100,7 +100,7 @@ def decode(text: object) -> ClientId | None:
         level_text = text[pos : pos + m]
         pos += m
         gen_text = text[pos:-1]
-    except ValueError:
+    except (ValueError, IndexError):  # a length digit that points past the end
         return None
     if not (1 <= n <= MAX_GRID_ID_LEN and 1 <= m <= 6 and len(grid_id) == n):
         return None
