@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import random
 import tempfile
+from decimal import Decimal
 from decimal import Decimal as D
 from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridledger.domain.types import Side
-from gridledger.ledger.evidence import TradeEvidence
+from gridledger.domain.coid import ClientId
+from gridledger.domain.coid import encode as encode_cid
+from gridledger.domain.types import OrderStatus, Role, Side
+from gridledger.ledger.evidence import OrderEvidence, TradeEvidence
 from gridledger.ledger.ledger import Ledger
 from gridledger.ledger.slots import EMPTY
 from gridledger.ledger.synthetic import (
@@ -250,3 +253,42 @@ def test_r10_bad_evidence_never_changes_state(seed, n, snapshot_fees, shuffle_al
         if all(led.order(o.client_id) is None or led.order(o.client_id).order_id == o.order_id for o in hist):
             s = slot.state
             assert (s.qty, s.cost, s.realized, s.fees) == (t.qty, t.cost, t.realized, t.fees)
+
+
+decimals = st.decimals(min_value=0, max_value=10, places=4, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def client_ids(draw):
+    base = encode_cid(ClientId(draw(st.sampled_from(["t1", "other"])), draw(st.integers(-5, 5)),
+                               draw(st.sampled_from(Side)), draw(st.sampled_from(Role)), draw(st.integers(0, 9))))
+    if draw(st.booleans()):
+        i = draw(st.integers(0, len(base) - 1))
+        base = base[:i] + draw(st.sampled_from("0az9lZ")) + base[i + 1:]
+    return draw(st.sampled_from([base, None, "web_123", ""]))
+
+
+@st.composite
+def evidence(draw):
+    common = dict(symbol=draw(st.sampled_from(["BTC/USDT", "ETH/USDT"])),
+                  order_id=draw(st.sampled_from([None, "1", "2", "3"])), client_id=draw(client_ids()),
+                  side=draw(st.sampled_from([None, Side.BUY, Side.SELL])))
+    fees = draw(st.sampled_from([None, (), (("BTC", Decimal("0.001")),), (("USDT", Decimal("-0.5")),)]))
+    if draw(st.booleans()):
+        return TradeEvidence(trade_id=draw(st.sampled_from(["a", "b"])), amount=draw(decimals),
+                             price=draw(decimals), cost=draw(decimals), fees=fees, **common)
+    return OrderEvidence(status=draw(st.sampled_from([None, *OrderStatus])), amount=draw(st.none() | decimals),
+                         price=draw(st.none() | decimals), filled=draw(st.none() | decimals),
+                         cost=draw(st.none() | decimals), fees=fees, event_id=draw(st.sampled_from([None, "e1"])),
+                         **common)
+
+
+@given(st.lists(evidence(), max_size=40), st.integers(0, 3))
+def test_any_evidence_gets_an_outcome_and_never_raises(items, flush_every):
+    led = Ledger(GRID)
+    for i, ev in enumerate(items, start=1):
+        out = led.apply(ev)
+        assert out.kind.value in led.counts
+        if flush_every and i % flush_every == 0:
+            led.flush_to_memory()
+    assert sum(led.counts.values()) == len(items)
