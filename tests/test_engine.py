@@ -265,3 +265,24 @@ def test_drift_of_a_linear_contract_is_measured_on_the_position(tmp_path):
         journal.close()
 
     run(scenario())
+
+
+def test_a_refused_level_backs_off_instead_of_hammering_the_exchange(tmp_path):
+    async def scenario():
+        # 150 USDT: the first buy (100) fits, the second is refused for insufficient balance.
+        sim = venue(path((600, "30000")))
+        sim.core.deposit("USDT", D("-9850"))
+        await sim.start()
+        eng = engine(sim, tmp_path / "j.db")
+        stop = asyncio.Event()
+        task = asyncio.ensure_future(eng.run(stop))
+        await asyncio.sleep(590)
+        stop.set()
+        await task
+        # Without the back-off every tick (one a second) would try again: ~1,000 refusals.
+        assert 2 <= eng.stats.rejected <= 20
+        assert len(sim.core.open_orders()) == 1
+        eng.journal.close()
+        await sim.close()
+
+    run(scenario())

@@ -130,6 +130,7 @@ class GridEngine:
         self._not_found: dict[str, tuple[int, float]] = {}
         self._cancel_sent: dict[str, float] = {}
         self._crossed: dict[str, float] = {}  # client id -> when the price first went through it
+        self._level_backoff: dict[int, tuple[float, float]] = {}  # level -> (retry after, last delay)
         self._drift_strikes = 0
         self._drift_paused = False
         self._last_plan: tuple | None = None
@@ -484,6 +485,7 @@ class GridEngine:
             self._last_plan = plan
             return
         hold = self._fee_pending_levels()
+        now = asyncio.get_running_loop().time()
         for action in decision.actions:
             if self._stopping:
                 return
@@ -491,6 +493,9 @@ class GridEngine:
                 await self._cancel(action)
             elif isinstance(action, Place):
                 if action.role is Role.CLOSE and action.level in hold:
+                    continue
+                waiting = self._level_backoff.get(action.level)
+                if waiting is not None and now < waiting[0]:
                     continue
                 if self.paused and action.role is Role.OPEN:
                     continue
@@ -517,6 +522,7 @@ class GridEngine:
         if result.value is not None:
             self.ingest_order(result.value, "rest:create")
             self.state = self.state.on_accepted(action.level)
+            self._level_backoff.pop(action.level, None)
             return
         verdict = result.verdict
         assert result.error is not None
@@ -527,6 +533,14 @@ class GridEngine:
         elif verdict is Verdict.REJECTED:
             self.stats.rejected += 1
             self._reject_order(rec, result.error)
+            # The same order would be refused again on the next tick: wait before retrying
+            # this level, longer each time, so a persistent refusal does not hammer the venue.
+            loop_time = asyncio.get_running_loop().time()
+            _, previous = self._level_backoff.get(action.level, (0.0, 0.0))
+            delay = min(600.0, max(5.0, previous * 2))
+            self._level_backoff[action.level] = (loop_time + delay, delay)
+            log_event(log, logging.WARNING, "order refused: level waits", level=action.level,
+                      seconds=delay, error=type(result.error).__name__, message=redact(str(result.error))[:200])
             if isinstance(result.error, ccxt.InsufficientFunds):
                 self._reconcile_due = True  # balances disagree with the ledger: check drift
                 self._wake.set()
@@ -714,11 +728,11 @@ class GridEngine:
         report = DriftReport(base_drift=total - baseline - self.ledger.position)
         if open_ids is not None:
             live = {r.client_id: r for r in self.ledger.live_orders()}
-            loop = asyncio.get_running_loop()
+            # Only acknowledged orders: one still in flight (or unanswered, being resolved by
+            # its client id) is not open yet, and that is not drift.
             report.missing_on_exchange = sorted(
                 c for c, r in live.items()
-                if c not in open_ids and (r.order_id is None or r.order_id not in open_ids)
-                and not (c in self._unknown and loop.time() - self._unknown[c] < 10)
+                if r.order_id is not None and c not in open_ids and r.order_id not in open_ids
             )
         tolerance = self.config.engine.drift_tolerance
         within = abs(report.base_drift) <= tolerance and not report.missing_on_exchange
