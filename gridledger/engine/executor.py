@@ -36,6 +36,10 @@ def classify(exc: BaseException) -> Verdict:
         return Verdict.POST_ONLY
     if isinstance(exc, ccxt.DuplicateOrderId):
         return Verdict.DUPLICATE
+    if isinstance(exc, ccxt.InvalidOrder) and "duplicate" in str(exc).lower():
+        # ccxt 4.5.90 maps Binance's -2010 "Duplicate order sent." to a plain InvalidOrder:
+        # the order exists, so it must be fetched, never marked rejected.
+        return Verdict.DUPLICATE
     if isinstance(exc, ccxt.OrderNotFound):
         return Verdict.NOT_FOUND
     if isinstance(exc, (ccxt.AuthenticationError, ccxt.BadSymbol, ccxt.NotSupported)):
