@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal as D
 
-import ccxt
 
-from engine_helpers import BALANCES, START, config, engine, path, venue
+from engine_helpers import BALANCES, START, engine, path, venue
 from gridledger.domain.types import OrderStatus, Role, Side
 from gridledger.exchange.sim.clock import run_virtual
 from gridledger.exchange.sim.faults import StreamFaults
-from gridledger.ledger.outcomes import OutcomeKind
 from gridledger.paper.audit import audit
 from gridledger.store.journal import Journal
 from gridledger.strategy import Cancel, Place

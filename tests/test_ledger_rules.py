@@ -11,7 +11,7 @@ from gridledger.domain.types import Role, Side
 from gridledger.ledger.outcomes import OutcomeKind as K
 from gridledger.store.journal import Journal
 from ledger_helpers import (
-    CANCELED, EXPIRED, FILLED, GRID, NEW, PART, REJECTED, SYM, cid, ledger, snap, state, trade,
+    CANCELED, EXPIRED, FILLED, GRID, NEW, PART, REJECTED, cid, ledger, snap, state, trade,
 )
 
 B0 = cid(-1)  # open buy at level -1 (price 90), generation 0

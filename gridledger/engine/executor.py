@@ -93,7 +93,7 @@ class Caller:
         self.calls += 1
         try:
             value = await asyncio.wait_for(fn(), self.timeout_s)
-        except asyncio.TimeoutError as exc:
+        except asyncio.TimeoutError:
             self.errors += 1
             log_event(log, logging.WARNING, "exchange call timed out", call=what)
             return CallResult(error=ccxt.RequestTimeout(f"{what} timed out"), verdict=Verdict.UNKNOWN)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Iterable, Mapping, Union
+from typing import Iterable, Union
 
 from gridledger.domain.types import OrderStatus, Side
 
@@ -24,10 +24,6 @@ def make_fees(items: Iterable[tuple[str, Decimal]]) -> Fees:
     for asset, amount in items:
         total[asset] = total.get(asset, Decimal(0)) + amount
     return tuple(sorted((a, v) for a, v in total.items() if v != 0))
-
-
-def fees_dict(fees: Fees) -> dict[str, Decimal]:
-    return dict(fees)
 
 
 def add_fees(a: Fees, b: Fees) -> Fees:
@@ -123,11 +119,3 @@ class Parsed:
 
     items: tuple[Evidence, ...]
     skipped: str | None = None
-
-
-def as_mapping(value: object, what: str) -> Mapping[str, object]:
-    from gridledger.domain.numbers import InputError
-
-    if not isinstance(value, Mapping):
-        raise InputError(f"{what} must be a JSON object, got {type(value).__name__}")
-    return value

@@ -7,7 +7,6 @@ import signal
 import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -17,7 +16,7 @@ from gridledger.domain.numbers import fmt
 from gridledger.engine.runtime import EngineFatal, GridEngine
 from gridledger.live.factory import build_exchange
 from gridledger.live.preflight import PreflightError, preflight
-from gridledger.live.settings import ExchangeSettings
+from gridledger.live.settings import SUPPORTED, ExchangeSettings
 from gridledger.logs import redact
 from gridledger.store.journal import Journal
 from gridledger.strategy import Cancel, Decision, Place
@@ -72,6 +71,9 @@ async def run_live(cfg: Config, settings: ExchangeSettings, *, dry_run: bool, sa
     try:
         console.print(f"gridledger live: {settings.id}{' (sandbox)' if sandbox else ''} {cfg.grid.symbol}, "
                       f"grid {cfg.grid.id}, journal {path}{', DRY RUN: nothing will be sent' if dry_run else ''}")
+        if settings.id not in SUPPORTED:
+            console.print(f"[yellow]warning:[/] {settings.id} is not among the supported venues "
+                          f"({', '.join(SUPPORTED)}): evidence comes from ccxt's unified fields")
         try:
             report = await preflight(engine)
         except PreflightError as exc:

@@ -324,12 +324,6 @@ class Journal:
         row = self._conn.execute("SELECT max(received_at) FROM journal").fetchone()
         return row[0] if row else None
 
-    def iter_journal(self) -> Iterator[tuple[int, str, str, list]]:
-        for seq, source, raw, outcomes in self._conn.execute(
-            "SELECT seq, source, raw, outcomes FROM journal ORDER BY seq"
-        ):
-            yield seq, source, raw, json.loads(outcomes)
-
     def close(self) -> None:
         if self._broken is None and self._rows:
             self.commit()

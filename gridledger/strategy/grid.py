@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from decimal import (
     ROUND_FLOOR,
-    ROUND_HALF_EVEN,
     Context,
     Decimal,
     DivisionByZero,
