@@ -122,15 +122,6 @@ RF_FEE = _RF + "commission"
 RF_FEEA = _RF + "commissionAsset"
 
 _RT = "binance-spot myTrades field "
-RT_ID = _RT + "id (trade id)"
-RT_OID = _RT + "orderId (order id)"
-RT_SYM = _RT + "symbol"
-RT_QTY = _RT + "qty"
-RT_PX = _RT + "price"
-RT_QQ = _RT + "quoteQty"
-RT_FEE = _RT + "commission"
-RT_FEEA = _RT + "commissionAsset"
-RT_TS = _RT + "time"
 RT_BUYER = _RT + "isBuyer (side)"
 
 
@@ -327,22 +318,30 @@ def my_trade(row: Mapping[str, Any], instrument: Instrument, source: str) -> Par
         side = Side.SELL
     else:
         raise InputError(f"{RT_BUYER} must be true or false, got {show(buyer)}")
-    amount = to_decimal(row.get("qty"), RT_QTY)
-    price = to_decimal(row.get("price"), RT_PX)
-    cost = opt_decimal(row.get("quoteQty"), RT_QQ)
+    return rest_trade_row(row, side, _RT, True, instrument, source)
+
+
+def rest_trade_row(row: Mapping[str, Any], side: Side, label: str, spot: bool, instrument: Instrument,
+                   source: str) -> Parsed:
+    """The fields Binance's spot myTrades and USDⓈ-M userTrades rows share (id, orderId, qty,
+    price, quoteQty, commission, commissionAsset, time); ``label`` prefixes error messages."""
+    amount = to_decimal(row.get("qty"), label + "qty")
+    price = to_decimal(row.get("price"), label + "price")
+    cost = opt_decimal(row.get("quoteQty"), label + "quoteQty")
     return Parsed(
         (
             TradeEvidence(
-                symbol=symbol_of(row.get("symbol"), RT_SYM, instrument, True),
-                order_id=req_id(row.get("orderId"), RT_OID),
+                symbol=symbol_of(row.get("symbol"), label + "symbol", instrument, spot),
+                order_id=req_id(row.get("orderId"), label + "orderId (order id)"),
                 client_id=None,
-                trade_id=req_id(row.get("id"), RT_ID),
+                trade_id=req_id(row.get("id"), label + "id (trade id)"),
                 side=side,
                 amount=amount,
                 price=price,
                 cost=cost if cost is not None else amount * price,
-                fees=fee_pair(row.get("commission"), row.get("commissionAsset"), RT_FEE, RT_FEEA),
-                timestamp=opt_ts(row.get("time"), RT_TS),
+                fees=fee_pair(row.get("commission"), row.get("commissionAsset"), label + "commission",
+                              label + "commissionAsset"),
+                timestamp=opt_ts(row.get("time"), label + "time"),
                 source=source,
             ),
         )

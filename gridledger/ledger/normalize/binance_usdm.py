@@ -44,7 +44,7 @@ from gridledger.ledger.normalize._common import (
     to_decimal,
 )
 from gridledger.ledger.normalize.binance_spot import STATUS as _SPOT_STATUS
-from gridledger.ledger.normalize.binance_spot import raise_binance_error
+from gridledger.ledger.normalize.binance_spot import raise_binance_error, rest_trade_row
 
 __all__ = ["parse_binance_usdm", "STATUS"]
 
@@ -116,15 +116,6 @@ RO_AVG = _RO + "avgPrice (average price)"
 RO_TS = _RO + "updateTime/time (time)"
 
 _RT = "binance-usdm userTrades field "
-RT_ID = _RT + "id (trade id)"
-RT_OID = _RT + "orderId (order id)"
-RT_SYM = _RT + "symbol"
-RT_QTY = _RT + "qty"
-RT_PX = _RT + "price"
-RT_QQ = _RT + "quoteQty"
-RT_FEE = _RT + "commission"
-RT_FEEA = _RT + "commissionAsset"
-RT_TS = _RT + "time"
 RT_SIDE = _RT + "side"
 RT_BUYER = _RT + "buyer (side)"
 
@@ -277,26 +268,7 @@ def user_trade(row: Mapping[str, Any], instrument: Instrument, source: str) -> P
             side = Side.SELL
         else:
             raise InputError(f"{RT_BUYER} must be true or false when side is absent, got {show(buyer)}")
-    amount = to_decimal(row.get("qty"), RT_QTY)
-    price = to_decimal(row.get("price"), RT_PX)
-    cost = opt_decimal(row.get("quoteQty"), RT_QQ)
-    return Parsed(
-        (
-            TradeEvidence(
-                symbol=symbol_of(row.get("symbol"), RT_SYM, instrument, False),
-                order_id=req_id(row.get("orderId"), RT_OID),
-                client_id=None,
-                trade_id=req_id(row.get("id"), RT_ID),
-                side=side,
-                amount=amount,
-                price=price,
-                cost=cost if cost is not None else amount * price,
-                fees=fee_pair(row.get("commission"), row.get("commissionAsset"), RT_FEE, RT_FEEA),
-                timestamp=opt_ts(row.get("time"), RT_TS),
-                source=source,
-            ),
-        )
-    )
+    return rest_trade_row(row, side, _RT, False, instrument, source)
 
 
 def _one(payload: Any, instrument: Instrument, source: str) -> Parsed:
