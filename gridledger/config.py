@@ -2,6 +2,8 @@
 
 Numbers that are money or size are read as Decimal (TOML floats are parsed with
 ``parse_float=Decimal``, and strings like ``"0.001"`` are accepted too), never float.
+Every number has a range (``gridledger.config_types``), so a typo such as ``1e999999999``
+or ``inf`` is one clear error naming the key, not a hang or a traceback later on.
 """
 
 from __future__ import annotations
@@ -13,9 +15,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from gridledger.domain.coid import CoidError, validate_grid_id
+from gridledger.config_types import dec, flt, integer, short, text
+from gridledger.domain.coid import MAX_GRID_ID_LEN, CoidError, validate_grid_id
 from gridledger.domain.grid import GridSpec
 from gridledger.domain.instrument import Instrument
+
+MAX_CONFIG_BYTES = 1_000_000  # a config is a few hundred bytes; do not read /dev/zero to the end
+
+# Prices and sizes: wide enough for any listed market, narrow enough that level arithmetic
+# stays exact and fast.
+Price = dec("1e-12", "1e12", lo_open=False)
+Amount = dec("1e-12", "1e12")
 
 
 class ConfigError(ValueError):
@@ -26,40 +36,29 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _finite(value: Decimal, name: str) -> Decimal:
-    if not value.is_finite():
-        raise ValueError(f"{name} must be a finite number")
-    return value
-
-
 class GridConfig(_Strict):
     id: str
-    symbol: str
-    anchor: Decimal
-    interval: Decimal
-    account: str = "default"
-    contract_size: Decimal = Decimal(1)
+    symbol: text(r"[A-Za-z0-9]{1,20}/[A-Za-z0-9]{1,20}(?::[A-Za-z0-9]{1,20})?",
+                 "a ccxt unified symbol like BTC/USDT or BTC/USDT:USDT")
+    anchor: Price
+    interval: Price
+    # Part of every trade's identity (R2): one name per exchange account, no spaces.
+    account: text(r"[\x21-\x7e]{1,64}", "1 to 64 visible ASCII characters (no spaces)") = "default"
+    contract_size: Amount = Decimal(1)
 
     @field_validator("id")
     @classmethod
     def _id(cls, value: str) -> str:
         try:
             return validate_grid_id(value)
-        except CoidError as exc:
-            raise ValueError(str(exc)) from None
+        except CoidError:
+            # Not the CoidError text: it quotes the whole value, and a value can be megabytes.
+            raise ValueError(f"must be 1 to {MAX_GRID_ID_LEN} characters from A-Z, a-z and 0-9") from None
 
     @field_validator("symbol")
     @classmethod
     def _symbol(cls, value: str) -> str:
         Instrument.from_symbol(value)
-        return value
-
-    @field_validator("anchor", "interval", "contract_size")
-    @classmethod
-    def _positive(cls, value: Decimal) -> Decimal:
-        _finite(value, "value")
-        if value <= 0:
-            raise ValueError("must be greater than 0")
         return value
 
     def spec(self) -> GridSpec:
@@ -73,33 +72,17 @@ class GridConfig(_Strict):
 
 
 class StrategyConfig(_Strict):
-    buy_window: int = Field(5, ge=1, le=500)
-    quote_per_level: Decimal = Decimal(100)
-    max_open_orders: int = Field(20, ge=1)
+    buy_window: integer(1, 500, "levels") = 5
+    quote_per_level: dec("1e-8", "1e12", "quote", lo_open=True) = Decimal(100)
+    max_open_orders: integer(1, 1000, "orders") = 20
     post_only: bool = True
-    post_only_retries: int = Field(3, ge=0)
+    post_only_retries: integer(0, 100) = 3
     taker_fallback: bool = False
     post_only_close: bool = False
-    hysteresis: Decimal = Decimal("0.25")
-    lower_price: Decimal | None = None
-    upper_price: Decimal | None = None
+    hysteresis: dec(0, "0.5", "of one interval", hi_open=True) = Decimal("0.25")
+    lower_price: Price | None = None
+    upper_price: Price | None = None
     paused: bool = False
-
-    @field_validator("quote_per_level")
-    @classmethod
-    def _qpl(cls, value: Decimal) -> Decimal:
-        _finite(value, "quote_per_level")
-        if value <= 0:
-            raise ValueError("must be greater than 0")
-        return value
-
-    @field_validator("hysteresis")
-    @classmethod
-    def _hyst(cls, value: Decimal) -> Decimal:
-        _finite(value, "hysteresis")
-        if not Decimal(0) <= value < Decimal("0.5"):
-            raise ValueError("must be at least 0 and below 0.5 (a fraction of one interval)")
-        return value
 
     @model_validator(mode="after")
     def _bounds(self) -> "StrategyConfig":
@@ -110,15 +93,24 @@ class StrategyConfig(_Strict):
 
 class EngineConfig(_Strict):
     journal_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
-    reconcile_every_s: float = Field(60.0, gt=0)
-    drift_tolerance: Decimal = Decimal("0")
+    # At least a second: a smaller period means back-to-back reconciliations (REST weight).
+    reconcile_every_s: flt(1, 86_400, "s") = 60.0
+    drift_tolerance: dec(0, "1e12", "base units") = Decimal("0")
     cancel_on_exit: bool = False
-    rate_limit_per_s: float = Field(10.0, gt=0)
-    order_retries: int = Field(3, ge=0)
-    request_timeout_s: float = Field(10.0, gt=0)
-    stream_idle_s: float = Field(300.0, gt=0)  # no message for this long: watch again and reconcile
-    metrics_port: int | None = Field(None, ge=1, le=65535)  # serve Prometheus metrics on 127.0.0.1
-    cross_grace_s: float = Field(5.0, gt=0)  # price traded through an order this long with no fill seen: query it
+    rate_limit_per_s: flt("0.1", 1000, "requests/s") = 10.0
+    order_retries: integer(0, 20) = 3
+    request_timeout_s: flt("0.5", 600, "s") = 10.0
+    stream_idle_s: flt(1, 86_400, "s") = 300.0  # no message for this long: watch again and reconcile
+    metrics_port: integer(1, 65_535) | None = None  # serve Prometheus metrics on 127.0.0.1
+    cross_grace_s: flt("0.1", 3600, "s") = 5.0  # price traded through an order this long with no fill seen: query it
+    # Reconciliation back-off (see engine/schedule.py): a requested reconciliation (reconnect,
+    # idle stream, refused order) waits this long after the previous one; drift re-checks start
+    # here and double while drift persists, up to the cap.
+    reconcile_backoff_s: flt(1, 3600, "s") = 5.0
+    reconcile_backoff_max_s: flt(1, 86_400, "s") = 600.0
+    # Request weight allowed per minute (Binance spot allows 6000 per IP; lower it if other
+    # programs share the IP or key). Weights per call: engine/executor.py CALL_WEIGHTS.
+    request_weight_per_min: integer(100, 1_000_000) = 6000
 
 
 class Config(_Strict):
@@ -133,14 +125,21 @@ class Config(_Strict):
 def _describe(exc: ValidationError) -> str:
     lines = []
     for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        loc = ".".join(str(p) for p in err["loc"])
+        where = f"{loc}: " if loc else ""
         if err["type"] == "extra_forbidden":
-            lines.append(f"{where}: unknown key")
+            lines.append(f"{where}unknown key")
         elif err["type"] == "missing":
-            lines.append(f"{where}: required key is missing")
+            lines.append(f"{where}required key is missing")
         else:
             msg = err["msg"].removeprefix("Value error, ")
-            lines.append(f"{where}: {msg} (got {err.get('input')!r})")
+            if len(msg) > 200:  # a validator that quotes its input: keep the line a line
+                msg = msg[:200] + "..."
+            value = err.get("input")
+            # Some messages quote the value already ("..., got '1w'"), and a whole table is no
+            # help: do not say it twice, or at all.
+            got = "" if "got " in msg or isinstance(value, dict) else f" (got {short(value)})"
+            lines.append(f"{where}{msg}{got}")
     return "; ".join(lines)
 
 
@@ -149,16 +148,41 @@ def parse_config(data: dict[str, Any], origin: str = "config") -> Config:
         return Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"{origin}: {_describe(exc)}") from None
+    except RecursionError:
+        raise ConfigError(f"{origin}: tables or arrays nested too deeply") from None
+
+
+def _resolve_data_paths(data: dict[str, Any], folder: Path) -> None:
+    """Relative price files are relative to the config file, not to where the command runs."""
+    paper = data.get("paper")
+    if not isinstance(paper, dict):
+        return
+    for key in ("candles_csv", "trades_csv"):
+        value = paper.get(key)
+        if isinstance(value, str) and value and "\x00" not in value:
+            candidate = Path(value).expanduser()
+            if not candidate.is_absolute():
+                paper[key] = str(folder / candidate)
 
 
 def load_config(path: str | Path) -> Config:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes; is this a config file?")
     try:
-        data = tomllib.loads(text, parse_float=Decimal)
+        body = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (bad byte at offset {exc.start})") from None
+    try:
+        data = tomllib.loads(body, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid TOML: tables or arrays nested too deeply") from None
+    _resolve_data_paths(data, path.parent.absolute())
     return parse_config(data, str(path))

@@ -272,7 +272,8 @@ def test_secrets_are_masked_in_logs_and_errors(caplog):
 
     os.environ["GL_TEST_KEY"], os.environ["GL_TEST_SECRET"] = "AKIA-visible-key", "very-secret-value-42"
     try:
-        creds = credentials(exchange_settings({"api_key_env": "GL_TEST_KEY", "secret_env": "GL_TEST_SECRET"}))
+        creds = credentials(exchange_settings({"id": "binance", "api_key_env": "GL_TEST_KEY",
+                                             "secret_env": "GL_TEST_SECRET"}))
     finally:
         del os.environ["GL_TEST_KEY"], os.environ["GL_TEST_SECRET"]
     assert creds["secret"] == "very-secret-value-42"

@@ -140,10 +140,11 @@ def test_execution_fee_currency_fallbacks() -> None:
     xrp = Instrument.from_symbol("XRP/USDT:USDT")
     trade = only(bybit("execution_xrp_2023", xrp))
     assert trade.symbol == "XRP/USDT:USDT" and trade.fees == (("USDT", D("0.005061")),)
-    # spot without feeCurrency → unknown fee (None), not a guess
+    # spot without feeCurrency: the asset Bybit charges (issue 7 item 7 changed this from
+    # "unknown"): a charged fee on a buy is in the base coin received
     msg = copy.deepcopy(BYBIT["spot_execution_base_fee"])
     del msg["data"][0]["feeCurrency"]
-    assert only(parse_bybit(msg, BTC_SPOT)).fees is None
+    assert only(parse_bybit(msg, BTC_SPOT)).fees == (("BTC", D("0.000004")),)
     msg["data"][0]["execFee"] = "0"
     assert only(parse_bybit(msg, BTC_SPOT)).fees == ()
 

@@ -37,6 +37,16 @@ class EngineCollector(Collector):
             g = GaugeMetricFamily(name, doc, labels=labels)
             g.add_metric(ids, float(value))
             yield g
+        reasons = GaugeMetricFamily("gridledger_pause_reason", "1 for each reason opening orders are paused",
+                                    labels=[*labels, "reason"])
+        for reason in e.pause_reasons:
+            reasons.add_metric([*ids, reason], 1)
+        yield reasons
+        budget = e.caller.budget
+        weight = GaugeMetricFamily("gridledger_request_weight", "Request weight spent in the last minute",
+                                   labels=labels)
+        weight.add_metric(ids, float(budget.spent_since(e.clock() - 60.0)))
+        yield weight
         stats = CounterMetricFamily("gridledger_engine_events", "Engine events by kind", labels=[*labels, "kind"])
         for kind, n in e.stats.as_dict().items():
             stats.add_metric([*ids, kind], n)

@@ -22,11 +22,13 @@ from typing import Any, Awaitable, Callable
 import ccxt
 
 from gridledger.config import Config
+from gridledger.domain.coid import decode
 from gridledger.domain.numbers import ZERO, InputError, opt_decimal
 from gridledger.domain.types import OrderStatus, Role, Side
 from gridledger.engine.evidence_reader import EvidenceReader, dump
 from gridledger.engine.executor import Caller, Verdict
 from gridledger.engine.markets import market_rules
+from gridledger.engine.schedule import EPSILON_S, ReconcileSchedule
 from gridledger.exchange.port import ExchangePort
 from gridledger.ledger.evidence import Evidence, OrderEvidence, TradeEvidence
 from gridledger.ledger.outcomes import Outcome, OutcomeKind
@@ -62,8 +64,10 @@ class EngineStats:
     unknown_creates: int = 0
     queries: int = 0
     reconciles: int = 0
+    reconciles_failed: int = 0
     reconnects: int = 0
     drift_pauses: int = 0
+    twin_evidence: int = 0  # evidence of another engine trading this grid (see _check_twin)
     bad_messages: int = 0
     planned: int = 0
 
@@ -108,7 +112,10 @@ class GridEngine:
         self.on_tick = on_tick
         self.reader = EvidenceReader(exchange.id, self.grid.instrument)
         eng = config.engine
-        self.caller = Caller(eng.rate_limit_per_s, eng.request_timeout_s, eng.order_retries)
+        self.caller = Caller(eng.rate_limit_per_s, eng.request_timeout_s, eng.order_retries,
+                             eng.request_weight_per_min)
+        self.schedule = ReconcileSchedule(eng.reconcile_every_s, eng.reconcile_backoff_s,
+                                          max(eng.reconcile_backoff_max_s, eng.reconcile_backoff_s))
         self.stats = EngineStats()
         self.rules: MarketRules | None = None
         self.params: GridParams | None = None
@@ -123,7 +130,6 @@ class GridEngine:
         self._wake = asyncio.Event()
         self._decide = asyncio.Event()
         self._decider: asyncio.Task[None] | None = None
-        self._reconcile_due = True
         self._queries: set[str] = set()  # client ids to ask the exchange about
         self._parked_queries: set[str] = set()  # exchange order ids of parked evidence
         self._unknown: dict[str, float] = {}  # client id -> loop time its create went unanswered
@@ -133,6 +139,9 @@ class GridEngine:
         self._level_backoff: dict[int, tuple[float, float]] = {}  # level -> (retry after, last delay)
         self._drift_strikes = 0
         self._drift_paused = False
+        self.twin_detected: str | None = None  # why we believe another engine trades this grid
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.left_live: list[str] = []  # cancel_on_exit: orders not confirmed ended at shutdown
         self._last_plan: tuple | None = None
         # The pause switch: no new opening orders; closing sells go on.
         self.manual_pause = config.strategy.paused
@@ -147,7 +156,24 @@ class GridEngine:
             or self._drift_paused
             or bool(self.ledger.anomalies)
             or self._stopping
+            or self.twin_detected is not None
         )
+
+    @property
+    def pause_reasons(self) -> list[str]:
+        """Why opening orders are paused, for status lines and metrics."""
+        reasons = []
+        if self.twin_detected is not None:
+            reasons.append("another engine is trading this grid")
+        if self._drift_paused:
+            reasons.append("drift")
+        if self.ledger.anomalies:
+            reasons.append("anomaly")
+        if self.manual_pause:
+            reasons.append("manual")
+        if self._stopping:
+            reasons.append("stopping")
+        return reasons
 
     async def prepare(self) -> None:
         """Markets, precision and limits; fail before anything is placed."""
@@ -186,7 +212,12 @@ class GridEngine:
             if not self._killed:
                 await self.shutdown(cancel_open=self.config.engine.cancel_on_exit)
 
+    def clock(self) -> float:
+        """The event loop's clock (the request budget's time), readable from another thread."""
+        return self._loop.time() if self._loop is not None else 0.0
+
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         if self.rules is None:
             await self.prepare()
         # Subscribe to every stream before the REST snapshot, so nothing falls in between;
@@ -226,9 +257,31 @@ class GridEngine:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         if cancel_open and not self.dry_run:
+            await self._cancel_all_at_exit()
+        self.journal.commit()
+
+    async def _cancel_all_at_exit(self) -> None:
+        """cancel_on_exit: cancel every live order and check each one ended (R6: only
+        evidence says it did). What is still live afterwards is left in ``left_live`` for the
+        caller to report: with the exchange down, those orders may still trade."""
+        retries = self.caller.retries
+        try:
             for rec in list(self.ledger.live_orders()):
                 await self._cancel(Cancel(rec.level, rec.client_id, "shutdown"), force=True)
-        self.journal.commit()
+                now = self.ledger.order(rec.client_id)
+                if now is not None and now.live:
+                    await self.query(now)  # not found or no answer: it may have filled meanwhile
+                    after = self.ledger.order(rec.client_id)
+                    if after is not None and after.live:
+                        # No answer even after retries: the exchange is unreachable. One try
+                        # each for the rest, so stopping does not take minutes.
+                        self.caller.retries = 0
+        finally:
+            self.caller.retries = retries
+        self.left_live = sorted(r.client_id for r in self.ledger.live_orders())
+        if self.left_live:
+            log_event(log, logging.ERROR, "orders may still be live on the exchange after shutdown",
+                      count=len(self.left_live), client_ids=",".join(self.left_live))
 
     def kill(self) -> None:
         """Stop at once, as a crash would: no cleanup, no final commit (chaos testing)."""
@@ -265,12 +318,54 @@ class GridEngine:
             if isinstance(ev, TradeEvidence) and ev.timestamp is not None and ev.timestamp > self._trade_cursor:
                 self._trade_cursor = ev.timestamp
                 self.journal.set_meta("trade_cursor_ms", str(ev.timestamp))
+        for ev in items:
+            self._check_twin(ev, source)
         outcomes = self.journal.apply_message(raw, items, source=source, received_at=self.now_ms())
         for out in outcomes:
             self._follow_up(out)
             for rel in out.released:
                 self._follow_up(rel)
         return outcomes
+
+    def _check_twin(self, ev: Evidence, source: str) -> None:
+        """Another engine trading this grid on this account, with its own journal.
+
+        It sends orders under our client-id scheme (R7), so its orders decode as ours. R7
+        applies evidence for one of our ids with no record (an instant fill before the place
+        call returned, a lost or older database), and that must keep working: the startup
+        reconciliation recovers what a lost journal forgot, so nothing is judged before it
+        has run. After it, this journal is intact and every generation we send is persisted
+        before it is sent (R7), so evidence for our grid id with no record at a generation
+        at or past the slot's next one, or naming another exchange order under one of our
+        client ids, is an order this engine never sent. The evidence is still applied (the
+        account's position is the truth, and the ledger keeps matching it); opening orders
+        stop until a restart, because two engines would each buy every level. Closing sells
+        go on: they only sell inventory this ledger holds, and a second sell of the same
+        inventory is refused by the venue for lack of balance, not executed.
+        """
+        client_id = ev.client_id
+        if not self._ready or not client_id:
+            return
+        cid = decode(client_id)
+        if cid is None or cid.grid_id != self.grid.grid_id:
+            return
+        rec = self.ledger.order(client_id)
+        if rec is None:
+            slot = self.ledger.slots.get(cid.level)
+            next_gen = slot.next_gen if slot is not None else 0
+            if cid.generation < next_gen:
+                return  # a generation this journal allocated: R7 recovery, not a twin
+            why = f"generation {cid.generation} at level {cid.level} was never sent (next is {next_gen})"
+        elif ev.order_id is not None and rec.order_id is not None and ev.order_id != rec.order_id:
+            why = f"exchange order {ev.order_id} carries our client id of exchange order {rec.order_id}"
+        else:
+            return
+        self.stats.twin_evidence += 1
+        first = self.twin_detected is None
+        self.twin_detected = why
+        log_event(log, logging.ERROR, "another engine is trading this grid: opening orders paused",
+                  client_id=client_id, reason=why, source=source, first=first,
+                  action="stop the other engine (same grid id on the same account), then restart this one")
 
     def _follow_up(self, out: Outcome) -> None:
         """Evidence that shows a gap asks the exchange: never fill a gap by assumption.
@@ -326,8 +421,7 @@ class GridEngine:
                 # A quiet stream, or a dead one: a venue can end a subscription without waking
                 # the pending watch (Binance eventStreamTerminated), and a socket can stall.
                 # Watching again resubscribes if needed; reconcile in case something was missed.
-                self._reconcile_due = True
-                self._wake.set()
+                self._request_reconcile("idle")
                 continue
             except (ccxt.NetworkError, ccxt.ExchangeError) as exc:
                 if isinstance(exc, (ccxt.AuthenticationError, ccxt.BadSymbol)):
@@ -336,8 +430,7 @@ class GridEngine:
                 log_event(log, logging.WARNING, "stream disconnected", stream=name, error=type(exc).__name__,
                           message=redact(str(exc))[:200], attempt=attempt)
                 # ccxt does not replay what was missed: reconcile by REST after reconnecting.
-                self._reconcile_due = True
-                self._wake.set()
+                self._request_reconcile("reconnect")
                 await self._backoff(attempt)
                 attempt += 1
                 continue
@@ -387,16 +480,19 @@ class GridEngine:
             if self.last_price is not None:
                 await self.on_price(self.last_price)
 
+    def _request_reconcile(self, reason: str) -> None:
+        self.schedule.request(reason)
+        self._wake.set()
+
     async def _housekeeping_loop(self) -> None:
+        """Answers queries as they come; reconciles when the schedule says (engine/schedule.py):
+        never back to back, and backing off while drift persists."""
         loop = asyncio.get_running_loop()
-        every = self.config.engine.reconcile_every_s
-        next_full = loop.time() + every
-        # Times are floats: "due" allows a millisecond, or a wait shorter than the clock's
-        # resolution would never move the clock and the loop would spin.
         while not self._stopping:
-            remaining = next_full - loop.time()
-            if not self._reconcile_due and remaining > 1e-3:
-                timeout = min(remaining, 1.0 if (self._unknown or self._queries or self._crossed) else every)
+            remaining = self.schedule.wait_s(loop.time())
+            if remaining > EPSILON_S:
+                busy = self._unknown or self._queries or self._crossed
+                timeout = min(remaining, 1.0) if busy else remaining
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout)
                 except asyncio.TimeoutError:
@@ -404,9 +500,9 @@ class GridEngine:
                 self._wake.clear()
             if self._crossed and self.last_price is not None:
                 self._check_crossings(self.last_price)
-            if self._reconcile_due or next_full - loop.time() <= 1e-3:
-                await self.reconcile("reconnect" if self._reconcile_due else "periodic")
-                next_full = loop.time() + every
+            reason = self.schedule.due(loop.time())
+            if reason is not None:
+                await self.reconcile(reason)
             else:
                 await self._answer_queries()
 
@@ -542,8 +638,7 @@ class GridEngine:
             log_event(log, logging.WARNING, "order refused: level waits", level=action.level,
                       seconds=delay, error=type(result.error).__name__, message=redact(str(result.error))[:200])
             if isinstance(result.error, ccxt.InsufficientFunds):
-                self._reconcile_due = True  # balances disagree with the ledger: check drift
-                self._wake.set()
+                self._request_reconcile("query")  # balances disagree with the ledger: check drift
         elif verdict is Verdict.FATAL:
             raise EngineFatal(f"create_order refused: {redact(str(result.error))}")
         else:
@@ -659,15 +754,21 @@ class GridEngine:
             since = last
 
     async def reconcile(self, reason: str) -> None:
-        """Open orders, every order the ledger thinks live, trades since the cursor, drift."""
-        self._reconcile_due = False
+        """Open orders, every order the ledger thinks live, trades since the cursor, drift.
+
+        ``reason`` says truthfully why it runs (startup, periodic, reconnect, idle, drift,
+        query, retry, or a caller's own word): it is logged and is what an operator reads
+        when the request rate looks wrong."""
+        loop = asyncio.get_running_loop()
+        self.schedule.started()
         self.stats.reconciles += 1
-        log_event(log, logging.INFO, "reconcile", reason=reason)
+        log_event(log, logging.INFO, "reconcile", reason=reason, drift_streak=self.schedule.drift_streak)
         result = await self.caller.retry("fetch_open_orders", lambda: self.ex.fetch_open_orders(self.symbol))
         if result.value is None:
             if result.verdict is Verdict.FATAL:
                 raise EngineFatal(f"fetch_open_orders: {redact(str(result.error))}")
-            self._reconcile_due = True
+            self.stats.reconciles_failed += 1
+            self.schedule.failed(loop.time())
             return
         open_ids: set[str] = set()
         for order in result.value:
@@ -687,7 +788,8 @@ class GridEngine:
         for order_id in list(self.ledger.parked_order_ids):
             await self._query_order_id(order_id)
         await self._answer_queries()
-        await self.check_drift(open_ids)
+        report = await self.check_drift(open_ids)
+        self.schedule.finished(loop.time(), drift=not self._drift_within(report))
 
     async def _exchange_position(self) -> Decimal | None:
         """What the exchange says the account holds: the base balance for spot, the
@@ -734,16 +836,17 @@ class GridEngine:
                 c for c, r in live.items()
                 if r.order_id is not None and c not in open_ids and r.order_id not in open_ids
             )
-        tolerance = self.config.engine.drift_tolerance
-        within = abs(report.base_drift) <= tolerance and not report.missing_on_exchange
+        within = self._drift_within(report)
         if within:
             self._drift_strikes = 0
             if self._drift_paused:
                 log_event(log, logging.WARNING, "drift back within tolerance: opening orders resume")
             self._drift_paused = False
             if self.ledger.anomalies:
-                log_event(log, logging.WARNING, "anomalies reconciled", anomalies="; ".join(self.ledger.anomalies))
-                self.ledger.anomalies.clear()
+                # R4: the venue agrees, so the overfill is reconciled. The clearing is
+                # journaled now: until it is, a restart still finds the anomaly (item 8).
+                self.ledger.clear_anomalies()
+                self.journal.commit()
         else:
             self._drift_strikes += 1
             # Fills in flight make one reading differ; two in a row pause opening orders.
@@ -752,6 +855,8 @@ class GridEngine:
                 self.stats.drift_pauses += 1
                 log_event(log, logging.WARNING, "drift outside tolerance: opening orders paused",
                           base_drift=report.base_drift, missing=",".join(report.missing_on_exchange))
-            self._reconcile_due = True
         self.drift = report
         return report
+
+    def _drift_within(self, report: DriftReport) -> bool:
+        return abs(report.base_drift) <= self.config.engine.drift_tolerance and not report.missing_on_exchange

@@ -31,9 +31,13 @@ class ChangeSet:
     parked_add: list[tuple[str, str, Evidence]] = field(default_factory=list)  # (order id, key, evidence)
     parked_done: list[str] = field(default_factory=list)  # keys of parked evidence now resolved
     evict: list[str] = field(default_factory=list)  # client ids that may leave RAM once written
+    # The ledger's whole anomaly list when it changed (R4: raised by evidence, or cleared by a
+    # reconciliation), None when unchanged. Written in the same transaction as the evidence.
+    anomalies: tuple[str, ...] | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.orders or self.slots or self.keys or self.parked_add or self.parked_done)
+        return bool(self.orders or self.slots or self.keys or self.parked_add or self.parked_done
+                    or self.anomalies is not None)
 
 
 class Archive(Protocol):

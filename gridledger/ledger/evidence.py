@@ -14,6 +14,8 @@ from typing import Iterable, Union
 from gridledger.domain.types import OrderStatus, Side
 
 # Fees per asset as a sorted tuple of pairs: immutable, hashable, cheap to compare.
+# Positive = paid, negative = received (a maker rebate); every parser converts to this sign
+# (OKX reports the other way round). Fees are summed, never combined by a maximum (R1).
 Fees = tuple[tuple[str, Decimal], ...]
 NO_FEES: Fees = ()
 
@@ -42,20 +44,6 @@ def add_fees(a: Fees, b: Fees) -> Fees:
                 return a[:i] + ((asset, total),) + a[i + 1 :]
         return tuple(sorted((*a, b[0])))
     return make_fees((*a, *b))
-
-
-def max_fees(a: Fees, b: Fees) -> Fees:
-    """Per-asset maximum: the watermark of two cumulative fee reports."""
-    if not b or a == b:
-        return a
-    if not a:
-        return b
-    merged: dict[str, Decimal] = dict(a)
-    for asset, amount in b:
-        have = merged.get(asset)
-        if have is None or amount > have:
-            merged[asset] = amount
-    return tuple(sorted(merged.items()))
 
 
 @dataclass(frozen=True, slots=True)

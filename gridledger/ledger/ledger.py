@@ -18,10 +18,10 @@ from typing import Iterable, Iterator
 
 from gridledger.domain.coid import ClientId, decode, encode
 from gridledger.domain.grid import GridSpec
-from gridledger.domain.numbers import ZERO, InputError, fmt
+from gridledger.domain.numbers import ZERO, InputError, exact, fmt
 from gridledger.domain.types import OrderStatus, Role, Side
 from gridledger.ledger.changes import Archive, ChangeSet, MemoryArchive, SlotRow
-from gridledger.ledger.evidence import Evidence, Fees, OrderEvidence, TradeEvidence, max_fees
+from gridledger.ledger.evidence import Evidence, Fees, OrderEvidence, TradeEvidence
 from gridledger.ledger.outcomes import Outcome, OutcomeKind
 from gridledger.ledger.records import OrderRecord, TradeRec
 from gridledger.ledger.slots import EMPTY, SlotState, contribute
@@ -110,7 +110,10 @@ class Ledger:
         self._parked: dict[str, list[tuple[str, Evidence]]] = {}  # exchange order id -> (key, ev)
         self._parked_keys: set[str] = set()
         self.counts: Counter[str] = Counter({k.value: 0 for k in OutcomeKind})
+        # R4 anomalies (overfills): opening orders pause while any is open. They are journaled
+        # with the evidence that raised them and leave only through clear_anomalies().
         self.anomalies: list[str] = []
+        self._anomalies_dirty = False
         # Pending writes for the next transaction.
         self._dirty_orders: dict[str, OrderRecord] = {}
         self._dirty_slots: set[int] = set()
@@ -121,14 +124,19 @@ class Ledger:
         self._recovered: set[str] = set()  # records rebuilt from their id: reconcile them
 
     # ------------------------------------------------------------------ queries
+    # Ledger arithmetic runs in numbers.LEDGER_CONTEXT (exact, R5): every public entry point
+    # that adds or folds decimals is wrapped with @exact.
     @property
+    @exact
     def position(self) -> Decimal:
         return sum((s.state.qty for s in self.slots.values()), ZERO)
 
     @property
+    @exact
     def realized_pnl(self) -> Decimal:
         return sum((s.state.realized for s in self.slots.values()), ZERO)
 
+    @exact
     def fees(self) -> dict[str, Decimal]:
         total: dict[str, Decimal] = {}
         for slot in self.slots.values():
@@ -184,6 +192,7 @@ class Ledger:
         return rec
 
     # ------------------------------------------------------------------ evidence
+    @exact
     def apply(self, ev: Evidence) -> Outcome:
         try:
             out = self._apply(ev)
@@ -323,12 +332,9 @@ class Ledger:
         if ev.status is not None:
             assert cost is not None
             rec.reported = ev.status.join(rec.reported)
-            if filled > rec.snap_filled:
-                rec.snap_filled = filled
-            if cost > rec.snap_cost:
-                rec.snap_cost = cost
-            if ev.fees is not None:
-                rec.snap_fees = ev.fees if rec.snap_fees is None else max_fees(rec.snap_fees, ev.fees)
+            # R1: the snapshot watermark is one whole snapshot (filled, cost, cumulative fee),
+            # the best by records.snapshot_rank; fees are never combined by a maximum.
+            rec.offer_snapshot(filled, cost, ev.fees, ev.timestamp)
         rec.changed()
         self._touch(rec, ev.timestamp)
         return self._settle(rec, before, ev)
@@ -380,6 +386,7 @@ class Ledger:
             note = f"overfill: {rec.client_id} filled {filled_after} of {rec.amount}"
             warnings.append(note)
             self.anomalies.append(note)
+            self._anomalies_dirty = True
         slot = self._slot(rec.level)
         old = slot.state
         if rec.pre_state is not None or (rec not in slot.orders):
@@ -631,7 +638,23 @@ class Ledger:
             log_event(log, logging.DEBUG, f"evidence {kind.value.lower()}", order_id=out.order_id,
                       client_id=out.client_id, reason=out.reason)
 
+    # ------------------------------------------------------------------ anomalies
+    def clear_anomalies(self) -> list[str]:
+        """A reconciliation found the venue agrees with the ledger: the anomalies are settled.
+
+        R4 pauses opening orders until an overfill is reconciled; the engine calls this when
+        a reconciliation reports no drift. The clearing is written with the next
+        transaction, so a restart before it still finds the anomalies (and stays paused).
+        Returns what was cleared.
+        """
+        cleared, self.anomalies = self.anomalies, []
+        if cleared:
+            self._anomalies_dirty = True
+            log_event(log, logging.WARNING, "anomalies cleared by reconciliation", anomalies="; ".join(cleared))
+        return cleared
+
     # ------------------------------------------------------------------ persistence
+    @exact  # folds finished orders into checkpoints: slot arithmetic (R5)
     def take_changes(self) -> ChangeSet:
         """Everything to write in the next transaction; folds finished orders into checkpoints."""
         for level in sorted(self._dirty_slots):
@@ -653,7 +676,9 @@ class Ledger:
             parked_add=self._parked_add,
             parked_done=self._parked_done,
             evict=self._evicting,
+            anomalies=tuple(self.anomalies) if self._anomalies_dirty else None,
         )
+        self._anomalies_dirty = False
         self._dirty_orders = {}
         self._dirty_slots = set()
         self._new_keys = {}
@@ -680,14 +705,19 @@ class Ledger:
         self.committed(changes)
 
     # ------------------------------------------------------------------ restore
+    @exact
     def restore(
         self,
         slots: Iterable[SlotRow],
         orders: Iterable[OrderRecord],
         parked: Iterable[tuple[str, str, Evidence]],
         counts: dict[str, int] | None = None,
+        anomalies: Iterable[str] = (),
     ) -> None:
-        """Load the persisted state: slot checkpoints, unfolded orders, parked evidence."""
+        """Load the persisted state: slot checkpoints, unfolded orders, parked evidence and
+        the anomalies no reconciliation has cleared yet (R4)."""
+        self.anomalies = list(anomalies)
+        self._anomalies_dirty = False
         for row in slots:
             self.slots[row.level] = Slot(row.level, base=row.base, base_gen=row.base_gen, next_gen=row.next_gen)
         for rec in orders:

@@ -3,6 +3,11 @@
 A record keeps two independent watermarks, one from cumulative snapshots and one from the
 sum of distinct trades; its effective fill is a function of those two alone (R1), so it
 does not depend on the order in which the evidence arrived.
+
+Fees follow the quantity (R1): the figures of one piece of evidence are never mixed with
+another's, and fees are never combined by taking the larger value. A fee can be negative
+(a maker rebate) and an order's cumulative fee can fall between two reports (a taker fill,
+then rebated maker fills), so "the largest fee seen" is not a watermark of anything.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from decimal import Decimal
 
 from gridledger.domain.numbers import ZERO
 from gridledger.domain.types import OrderStatus, Role, Side
-from gridledger.ledger.evidence import Fees, add_fees, max_fees
+from gridledger.ledger.evidence import Fees, add_fees
 from gridledger.ledger.slots import SlotState
 
 
@@ -36,9 +41,13 @@ class OrderRecord:
     price: Decimal | None = None
     # Reported status joined over all evidence; None until the exchange has said anything.
     reported: OrderStatus | None = None
+    # The snapshot watermark: filled, cost, cumulative fees and time of ONE snapshot, the
+    # best one by snapshot_rank() (largest filled first). Cost and fees are that snapshot's
+    # own figures, never a maximum over snapshots (R1).
     snap_filled: Decimal = ZERO
     snap_cost: Decimal = ZERO
-    snap_fees: Fees | None = None
+    snap_fees: Fees | None = None  # None: the best snapshot did not carry cumulative fees
+    snap_ts: int | None = None
     trades: dict[tuple, TradeRec] = field(default_factory=dict)  # (trade id, amount, price) -> fill
     trade_filled: Decimal = ZERO
     trade_cost: Decimal = ZERO
@@ -56,11 +65,28 @@ class OrderRecord:
     def changed(self) -> None:
         self._derived = None
 
+    def _trades_rule(self) -> bool:
+        """Whether the distinct trades are the evidence the effective figures come from (R1).
+
+        Trades rule when they prove more than the best snapshot. At equal quantity they rule
+        unless one of them lacks its fee (TRADE_LITE, Bybit execution.fast, OKX fills) while
+        the snapshot carries its cumulative fee: then the snapshot is the better source. A
+        snapshot without fees (Binance) never beats trades of the same quantity.
+        """
+        if self.trade_filled != self.snap_filled:
+            return self.trade_filled > self.snap_filled
+        if self.snap_fees is None:
+            return True
+        return all(t.fees is not None for t in self.trades.values())
+
     def _derive(self) -> tuple:
-        fees = self.trade_fees if self.snap_fees is None else max_fees(self.snap_fees, self.trade_fees)
-        if self.trade_filled >= self.snap_filled:
-            effective = (self.trade_filled, self.trade_cost, fees)
+        if self._trades_rule():
+            effective = (self.trade_filled, self.trade_cost, self.trade_fees)
         else:
+            # The snapshot proves more than the trades. Its cumulative fee is the order's fee;
+            # a snapshot without one (Binance) leaves the trades' known fees as the best
+            # partial figure, and fees_incomplete() says the rest is still to be fetched.
+            fees = self.trade_fees if self.snap_fees is None else self.snap_fees
             effective = (self.snap_filled, self.snap_cost, fees)
         filled = effective[0]
         reported = self.reported
@@ -85,9 +111,9 @@ class OrderRecord:
     def effective(self) -> tuple[Decimal, Decimal, Fees]:
         """Filled, cost and fees as the evidence proves them (R1).
 
-        Trades win when they account for at least the snapshot's quantity; otherwise the
-        snapshot's cumulative figures stand. Fees are the per-asset maximum of the trades'
-        sum and the largest cumulative fee reported, so a fee known from either side counts.
+        Trades win when they account for the watermark (their summed cost and fees);
+        otherwise the cost and cumulative fee of the snapshot with the largest filled stand
+        (see _trades_rule for equal quantities). Fees may be negative (rebates).
         """
         return (self._derived or self._derive())[0]
 
@@ -113,9 +139,21 @@ class OrderRecord:
         return gap if gap > 0 else ZERO
 
     def fees_incomplete(self) -> bool:
-        if any(t.fees is None for t in self.trades.values()):
-            return True
-        return self.trade_filled < self.snap_filled and self.snap_fees is None
+        """Whether the effective fees may still change when missing fees arrive.
+
+        True when the effective figures come from trades of which one lacks its fee, or
+        from a snapshot that carries no cumulative fee. The engine holds a closing sell
+        (and fetches the order's trades) while this is true.
+        """
+        if self._trades_rule():
+            return any(t.fees is None for t in self.trades.values())
+        return self.snap_fees is None
+
+    def offer_snapshot(self, filled: Decimal, cost: Decimal, fees: Fees | None, ts: int | None) -> None:
+        """Keep the snapshot if it ranks above the one kept (R1; the caller calls changed())."""
+        if snapshot_rank(filled, cost, fees, ts) > snapshot_rank(self.snap_filled, self.snap_cost,
+                                                                  self.snap_fees, self.snap_ts):
+            self.snap_filled, self.snap_cost, self.snap_fees, self.snap_ts = filled, cost, fees, ts
 
     def add_trade(self, key: tuple, rec: TradeRec) -> None:
         self._derived = None
@@ -130,3 +168,16 @@ class OrderRecord:
         self._derived = None
         self.trades[key] = TradeRec(old.amount, old.price, old.cost, fees)
         self.trade_fees = add_fees(self.trade_fees, fees)
+
+
+def snapshot_rank(filled: Decimal, cost: Decimal, fees: Fees | None, ts: int | None) -> tuple:
+    """A total order on snapshots: the one ranked highest is the order's snapshot watermark.
+
+    Largest filled first (R1). Between snapshots of equal filled: one that carries fees
+    beats one without (it proves more), then the later timestamp (a cumulative fee can be
+    revised after the fill), then cost and the fee tuple, so that no two different snapshots
+    tie. The rank depends on the snapshots' content only, so any arrival order and any
+    duplication keep the same one (P1). A record restored from a journal written before
+    snapshot times were kept has ``ts`` None, which ranks below any time.
+    """
+    return (filled, fees is not None, -1 if ts is None else ts, cost, () if fees is None else fees)

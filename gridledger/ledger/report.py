@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from gridledger.domain.numbers import fmt
 from gridledger.ledger.ledger import Ledger
 
 
-def ledger_state(ledger: Ledger) -> dict[str, Any]:
-    """Final state: decimals as strings (exact), slots in level order."""
+def _origin(source_kind: str) -> str:
+    """Where a piece of evidence came from, in the words the reports use."""
+    head = source_kind.split(":", 1)[0]
+    return {"ws": "stream", "rest": "rest"}.get(head, "other")
+
+
+def duplicates_by_origin(counters: Mapping[tuple[str, str], int]) -> dict[str, int]:
+    """DUPLICATE outcomes split by origin (issue 7 item 18).
+
+    ``stream``: the venue delivered evidence again (copies, replays after a reconnect);
+    ``rest``: a REST read (reconciliation, order queries) re-read state already applied;
+    ``other``: files given to ``replay`` and anything else. All of them changed nothing (R10).
+    """
+    split = {"stream": 0, "rest": 0, "other": 0}
+    for (outcome, source), n in counters.items():
+        if outcome == "DUPLICATE":
+            split[_origin(source)] += n
+    return split
+
+
+def ledger_state(ledger: Ledger, counters: Mapping[tuple[str, str], int] | None = None) -> dict[str, Any]:
+    """Final state: decimals as strings (exact), slots in level order.
+
+    ``counters`` (the journal's outcome counts per source) adds ``duplicates_by_origin``.
+    """
     grid = ledger.grid
     slots = []
     for level in sorted(ledger.slots):
@@ -31,7 +54,7 @@ def ledger_state(ledger: Ledger) -> dict[str, Any]:
                 "bound_order": bound.client_id if bound is not None else None,
             }
         )
-    return {
+    state: dict[str, Any] = {
         "grid_id": grid.grid_id,
         "symbol": grid.symbol,
         "anchor": fmt(grid.anchor),
@@ -46,3 +69,6 @@ def ledger_state(ledger: Ledger) -> dict[str, Any]:
         "anomalies": list(ledger.anomalies),
         "outcomes": {k: v for k, v in sorted(ledger.counts.items())},
     }
+    if counters is not None:
+        state["duplicates_by_origin"] = duplicates_by_origin(counters)
+    return state

@@ -16,10 +16,12 @@ from gridledger.domain.types import Side
 from gridledger.ledger.evidence import Fees, add_fees
 
 # The share of cost basis that a partial sell removes is cost * d / qty: a division, so not
-# always exact. It is computed with 50 significant digits and rounded to 1e-18 quote units;
+# always exact. It is computed with 200 significant digits and rounded to 1e-18 quote units;
 # the remainder stays in the slot's cost basis, so cost basis + realized PnL is conserved
-# exactly (nothing is created or lost by the rounding).
-_DIV = Context(prec=50, rounding=ROUND_HALF_EVEN)
+# exactly (nothing is created or lost by the rounding). The quantize runs in _DIV too: in
+# the default context (28 digits) a share of 1e10 quote has 29 digits at 1e-18 and raised
+# InvalidOperation (issue 7 item 3). 200 digits hold any bounded input (numbers.py).
+_DIV = Context(prec=200, rounding=ROUND_HALF_EVEN, Emax=100_000, Emin=-100_000)
 _SHARE_QUANTUM = Decimal("1e-18")
 
 
@@ -83,14 +85,14 @@ def contribute(
         share = state.cost
     else:
         share = _DIV.divide(_DIV.multiply(state.cost, covered), held).quantize(
-            _SHARE_QUANTUM, rounding=ROUND_HALF_EVEN
+            _SHARE_QUANTUM, rounding=ROUND_HALF_EVEN, context=_DIV
         )
     # Selling more than the slot holds only happens while earlier evidence is missing; the
     # uncovered part's proceeds stay in cost basis (a short) instead of being realized.
     uncovered_proceeds = ZERO
     if removed > covered and removed > 0:
         uncovered_proceeds = _DIV.divide(_DIV.multiply(cost, removed - covered), removed).quantize(
-            _SHARE_QUANTUM, rounding=ROUND_HALF_EVEN
+            _SHARE_QUANTUM, rounding=ROUND_HALF_EVEN, context=_DIV
         )
     return SlotState(
         qty=state.qty - removed,

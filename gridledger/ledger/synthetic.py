@@ -2,9 +2,11 @@
 
 Used by the property tests, the benchmark and the bundled replay sample. A history is a
 list of orders per slot in generation order (open buy, closing sell, open buy, ...), each
-with its fills; from it come evidence streams in three shapes (internal evidence objects,
-ccxt unified structures, Binance spot executionReports) and faulty deliveries of them
-(duplicates, reordering, replays). The ground truth is computed here independently of the
+with its fills; from it come evidence streams as internal evidence objects or in every
+venue's wire format (ccxt unified structures, Binance spot executionReports, Binance USDⓈ-M
+ORDER_TRADE_UPDATE / TRADE_LITE, OKX orders / fills pushes, Bybit order / execution pushes;
+see ``venue_messages``) and faulty deliveries of them (duplicates, reordering, replays).
+Fills may be rebated (negative fees), so cumulative fees can fall (R1). The ground truth is computed here independently of the
 ledger's own fold, with plain arithmetic, so tests compare two implementations.
 """
 
@@ -86,6 +88,8 @@ class HistoryGenerator:
         cancel_p: float = 0.15,
         fee_assets: Sequence[str] = ("base", "quote", "BNB"),
         start_ts: int = 1_700_000_000_000,
+        rebate_p: float = 0.0,
+        one_fee_asset: bool = False,
     ) -> None:
         self.rng = rng
         self.grid = grid
@@ -93,6 +97,12 @@ class HistoryGenerator:
         self.max_fills = max_fills
         self.cancel_p = cancel_p
         self.fee_assets = list(fee_assets)
+        # rebate_p: chance that a fill is a rebated maker fill (a negative fee), so orders
+        # mix taker fees and rebates and their cumulative fee rises and falls (R1).
+        # one_fee_asset: all fills of an order pay in one asset (OKX's order fee has one
+        # currency). Both off keep the random stream, and so every seeded history, as before.
+        self.rebate_p = rebate_p
+        self.one_fee_asset = one_fee_asset
         self.qty: dict[int, Decimal] = {k: Decimal(0) for k in self.levels}
         self.gen: dict[int, int] = {k: 0 for k in self.levels}
         self.trade_seq = 1000
@@ -124,20 +134,28 @@ class HistoryGenerator:
         cuts = sorted(rng.sample(range(1, units), k=min(n_fills - 1, units - 1))) if n_fills > 1 else []
         bounds = [Decimal(0), *[STEP * c for c in cuts], target]
         fills = []
+        order_mode = rng.choice(self.fee_assets) if self.one_fee_asset else None
+        if order_mode == "base" and side is Side.SELL:
+            order_mode = "quote"  # a sell's charges are in quote: one asset means quote
         for lo, hi in zip(bounds, bounds[1:]):
             if hi <= lo:
                 continue
             self.trade_seq += 1
             self.ts += rng.randint(1, 50)
             part = hi - lo
-            mode = rng.choice(self.fee_assets)
-            if mode == "base" and side is Side.BUY:
-                fee_asset, fee = base, (part * Decimal("0.001")).quantize(Q8)
+            mode = order_mode if order_mode is not None else rng.choice(self.fee_assets)
+            rebate = self.rebate_p > 0 and rng.random() < self.rebate_p
+            # Taker 0.1%, maker rebate 0.01% (negative: received, not paid).
+            rate = Decimal("-0.0001") if rebate else Decimal("0.001")
+            # Buys pay in base or quote; a sell is charged in quote, but a rebate comes in
+            # the asset paid, which is base on a sell (Bybit spot, corpus README §5.12).
+            if mode == "base" and (side is Side.BUY or rebate):
+                fee_asset, fee = base, (part * rate).quantize(Q8)
             elif mode == "BNB":
-                fee_asset, fee = "BNB", (part * price * Decimal("0.00075") / 300).quantize(Q8)
+                fee_asset, fee = "BNB", (part * price * rate * Decimal("0.75") / 300).quantize(Q8)
             else:
-                fee_asset, fee = quote, (part * price * Decimal("0.001")).quantize(Q8)
-            fills.append(Fill(str(self.trade_seq), part, price, fee_asset, fee, self.ts))
+                fee_asset, fee = quote, (part * price * rate).quantize(Q8)
+            fills.append(Fill(str(self.trade_seq), part, price, fee_asset, fee + 0, self.ts))
         self.ts += rng.randint(1, 50)
         order = OrderTruth(
             client_id=cid,
@@ -153,8 +171,9 @@ class HistoryGenerator:
             created_ts=self.ts,
         )
         self.count += 1
-        net = order.filled - sum((f.fee for f in fills if f.fee_asset == base), Decimal(0))
-        self.qty[level] += net if side is Side.BUY else -net
+        base_fee = sum((f.fee for f in fills if f.fee_asset == base), Decimal(0))
+        # R5: a buy adds filled - base fee, a sell removes filled + base fee.
+        self.qty[level] += order.filled - base_fee if side is Side.BUY else -(order.filled + base_fee)
         return order
 
 
@@ -342,7 +361,197 @@ def ccxt_structures(grid: GridSpec, o: OrderTruth) -> list[dict[str, Any]]:
             },
         })
         status = "closed" if filled == o.amount else "open"
-        msgs.append(order(status, filled, cost, make_fees((d.fee_asset, d.fee) for d in done), f.ts))
+        # Per asset with zero totals kept: a fee that nets to zero is reported as 0, not left out
+        # (an order without fee entries reads as "fee not reported").
+        msgs.append(order(status, filled, cost, tuple(sorted(_per_asset(done).items())), f.ts))
     if o.final is not OrderStatus.FILLED or not o.fills:
-        msgs.append(order(o.final.value.lower(), filled, cost, o.fees, o.created_ts + 60))
+        msgs.append(order(o.final.value.lower(), filled, cost, tuple(sorted(_per_asset(o.fills).items())),
+                          o.created_ts + 60))
     return msgs
+
+
+# ---------------------------------------------------------------------------- every venue
+# Tags of rendered messages, for choosing evidence subsets that still prove an order:
+#   "t": carries a fill with its fee (possibly with a snapshot beside it);
+#   "s": a snapshot that proves nothing on its own (NEW, a snapshot without fees);
+#   "f": the terminal snapshot with the order's cumulative fee (venues that report one);
+#   "l": a fill without its fee (TRADE_LITE, Bybit execution.fast, the OKX fills channel).
+VENUE_FORMATS = ("ccxt", "binance-spot", "binance-usdm", "okx", "bybit")
+
+
+def _per_asset(fills: Sequence[Fill]) -> dict[str, Decimal]:
+    """Cumulative fee per asset, zero totals kept (a venue still names the asset)."""
+    total: dict[str, Decimal] = {}
+    for f in fills:
+        total[f.fee_asset] = total.get(f.fee_asset, Decimal(0)) + f.fee
+    return total
+
+
+def _tag_ccxt(o: OrderTruth, msgs: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    last = len(msgs) - 1
+    for i, m in enumerate(msgs):
+        if m["kind"] == "trade":
+            out.append(("t", m))
+        elif i == last:
+            out.append(("f", m))
+        else:
+            out.append(("s", m))
+    return out
+
+
+def _tag_binance_spot(msgs: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+    return [("t" if m["x"] == "TRADE" else "s", m) for m in msgs]
+
+
+def usdm_reports(grid: GridSpec, o: OrderTruth) -> list[tuple[str, dict[str, Any]]]:
+    """Binance USDⓈ-M ORDER_TRADE_UPDATE events (and a TRADE_LITE per fill) for one order.
+
+    Commission ``n`` is per trade, negative for a rebate, and absent when there is none
+    (corpus README §5.4); snapshots carry no cumulative fee.
+    """
+    sym = grid.instrument.base + grid.instrument.quote
+    side = "BUY" if o.side is Side.BUY else "SELL"
+
+    def event(x: str, status: str, last: Fill | None, z: Decimal, ts: int) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "s": sym, "c": o.client_id, "S": side, "o": "LIMIT", "f": "GTC", "q": _s(o.amount),
+            "p": _s(o.price), "ap": _s(o.price) if z else "0", "sp": "0", "x": x, "X": status,
+            "i": int(o.order_id), "l": _s(last.amount) if last else "0", "z": _s(z),
+            "L": _s(last.price) if last else "0", "T": ts, "t": int(last.trade_id) if last else 0,
+            "b": "0", "a": "0", "m": True, "R": False, "wt": "CONTRACT_PRICE", "ot": "LIMIT",
+            "ps": "BOTH", "cp": False, "rp": "0", "pP": False, "si": 0, "ss": 0, "V": "NONE",
+            "pm": "NONE", "gtd": 0,
+        }
+        if last is not None and last.fee:
+            body["n"], body["N"] = _s(last.fee), last.fee_asset
+        return {"e": "ORDER_TRADE_UPDATE", "E": ts + 1, "T": ts, "o": body}
+
+    msgs: list[tuple[str, dict[str, Any]]] = [("s", event("NEW", "NEW", None, Decimal(0), o.created_ts))]
+    z = Decimal(0)
+    for f in o.fills:
+        z += f.amount
+        msgs.append(("l", {"e": "TRADE_LITE", "E": f.ts + 1, "T": f.ts, "s": sym, "q": _s(o.amount),
+                           "p": _s(o.price), "m": True, "c": o.client_id, "S": side, "L": _s(f.price),
+                           "l": _s(f.amount), "t": int(f.trade_id), "i": int(o.order_id)}))
+        msgs.append(("t", event("TRADE", "FILLED" if z == o.amount else "PARTIALLY_FILLED", f, z, f.ts)))
+    if o.final is not OrderStatus.FILLED or not o.fills:
+        x = "EXPIRED" if o.final is OrderStatus.EXPIRED else "CANCELED"
+        msgs.append(("s", event(x, x, None, z, o.created_ts + 60)))
+    return msgs
+
+
+def okx_pushes(grid: GridSpec, o: OrderTruth) -> list[tuple[str, dict[str, Any]]]:
+    """OKX v5 ``orders`` channel pushes (and a ``fills`` channel row per fill) for one order.
+
+    OKX signs fees the other way round: ``fee``/``fillFee`` are negative when charged and
+    positive for a rebate (corpus README §2 row (h)). The order's cumulative ``fee`` has one
+    currency, so a history for OKX must be generated with ``one_fee_asset=True``.
+    """
+    inst = f"{grid.instrument.base}-{grid.instrument.quote}"
+    side = o.side.value
+    assets = {f.fee_asset for f in o.fills}
+    if len(assets) > 1:
+        raise ValueError("an OKX order reports its fee in one currency: use one_fee_asset=True")
+    ccy = next(iter(assets)) if assets else grid.instrument.quote
+    arg = {"channel": "orders", "instType": "SPOT", "instId": inst, "uid": "1"}
+
+    def row(state: str, acc: Decimal, fee: Decimal, last: Fill | None, ts: int) -> dict[str, Any]:
+        return {
+            "instType": "SPOT", "instId": inst, "ordId": o.order_id, "clOrdId": o.client_id, "px": _s(o.price),
+            "sz": _s(o.amount), "ordType": "limit", "side": side, "tdMode": "cash", "tgtCcy": "",
+            "state": state, "accFillSz": _s(acc), "avgPx": _s(o.price) if acc else "", "fee": _s(-fee),
+            "feeCcy": ccy, "rebate": "0", "rebateCcy": ccy, "uTime": str(ts), "cTime": str(o.created_ts),
+            "tradeId": last.trade_id if last else "", "fillSz": _s(last.amount) if last else "0",
+            "fillPx": _s(last.price) if last else "", "fillFee": _s(-last.fee) if last else "0",
+            "fillFeeCcy": last.fee_asset if last else "", "fillTime": str(last.ts) if last else "",
+            "execType": "M" if last else "", "code": "0", "msg": "",
+        }
+
+    msgs: list[tuple[str, dict[str, Any]]] = [
+        ("s", {"arg": arg, "data": [row("live", Decimal(0), Decimal(0), None, o.created_ts)]})
+    ]
+    acc = fee = Decimal(0)
+    for f in o.fills:
+        acc += f.amount
+        fee += f.fee
+        msgs.append(("l", {"arg": {"channel": "fills", "instId": inst}, "data": [{
+            "instId": inst, "fillSz": _s(f.amount), "fillPx": _s(f.price), "side": side, "ts": str(f.ts),
+            "ordId": o.order_id, "clOrdId": o.client_id, "tradeId": f.trade_id, "execType": "M", "count": "1",
+        }]}))
+        state = "filled" if acc == o.amount else "partially_filled"
+        msgs.append(("t", {"arg": arg, "data": [row(state, acc, fee, f, f.ts)]}))
+    # The state-only push after the last fill (corpus §5.5), or the cancel: cumulative fee.
+    state = "filled" if o.final is OrderStatus.FILLED and o.fills else "canceled"
+    msgs.append(("f", {"arg": arg, "data": [row(state, acc, fee, None, o.created_ts + 60)]}))
+    return msgs
+
+
+def bybit_messages(grid: GridSpec, o: OrderTruth) -> list[tuple[str, dict[str, Any]]]:
+    """Bybit v5 ``order`` and ``execution`` pushes (and ``execution.fast``) for one order.
+
+    ``execFee`` is per fill in ``feeCurrency`` and the order's ``cumFeeDetail`` maps each
+    fee coin to its cumulative amount; both are negative for a rebate (§2 row (h)).
+    """
+    sym = grid.instrument.base + grid.instrument.quote
+    category = "spot" if grid.instrument.settle is None else "linear"
+    side = "Buy" if o.side is Side.BUY else "Sell"
+
+    def order(status: str, done: Sequence[Fill], ts: int) -> dict[str, Any]:
+        cum = sum((f.amount for f in done), Decimal(0))
+        value = sum((f.amount * f.price for f in done), Decimal(0))
+        row = {
+            "category": category, "symbol": sym, "orderId": o.order_id, "orderLinkId": o.client_id,
+            "side": side, "orderType": "Limit", "price": _s(o.price), "qty": _s(o.amount),
+            "orderStatus": status, "cumExecQty": _s(cum), "cumExecValue": _s(value),
+            "avgPrice": _s(o.price) if cum else "", "leavesQty": _s(o.amount - cum),
+            "cumFeeDetail": {a: _s(v) for a, v in sorted(_per_asset(done).items())},
+            "timeInForce": "GTC", "createdTime": str(o.created_ts), "updatedTime": str(ts),
+        }
+        return {"topic": "order", "id": f"{o.order_id}-{ts}", "creationTime": ts, "data": [row]}
+
+    msgs: list[tuple[str, dict[str, Any]]] = [("s", order("New", (), o.created_ts))]
+    done: list[Fill] = []
+    for f in o.fills:
+        done.append(f)
+        common = {"category": category, "symbol": sym, "execId": f.trade_id, "orderId": o.order_id,
+                  "orderLinkId": o.client_id, "side": side, "execPrice": _s(f.price), "execQty": _s(f.amount),
+                  "execTime": str(f.ts)}
+        msgs.append(("l", {"topic": "execution.fast", "creationTime": f.ts, "data": [{**common, "seq": 1}]}))
+        msgs.append(("t", {"topic": "execution", "id": f"x{f.trade_id}", "creationTime": f.ts, "data": [{
+            **common, "execType": "Trade", "execValue": _s(f.amount * f.price), "execFee": _s(f.fee),
+            "feeCurrency": f.fee_asset, "feeRate": "-0.0001" if f.fee < 0 else "0.001", "isMaker": f.fee < 0,
+        }]}))
+        filled = sum((d.amount for d in done), Decimal(0))
+        msgs.append(("s", order("Filled" if filled == o.amount else "PartiallyFilled", list(done), f.ts)))
+    if o.final is OrderStatus.FILLED and o.fills:
+        msgs[-1] = ("f", msgs[-1][1])
+    else:
+        status = "PartiallyFilledCanceled" if o.fills and category == "spot" else "Cancelled"
+        msgs.append(("f", order(status, o.fills, o.created_ts + 60)))
+    return msgs
+
+
+def venue_messages(fmt: str, grid: GridSpec, o: OrderTruth, exec_ids: Iterator[int]) -> list[tuple[str, Any]]:
+    """One order's stream in a venue's wire format, each message with its tag (see above).
+
+    ``fmt`` is one of ``VENUE_FORMATS`` (the names ``gridledger.ledger.normalize`` parses).
+    """
+    if fmt == "ccxt":
+        return _tag_ccxt(o, ccxt_structures(grid, o))
+    if fmt == "binance-spot":
+        return _tag_binance_spot(binance_reports(grid, o, exec_ids))
+    if fmt == "binance-usdm":
+        return usdm_reports(grid, o)
+    if fmt == "okx":
+        return okx_pushes(grid, o)
+    if fmt == "bybit":
+        return bybit_messages(grid, o)
+    raise ValueError(f"unknown venue format {fmt!r}; expected one of {', '.join(VENUE_FORMATS)}")
+
+
+def expected_status(fmt: str, status: OrderStatus) -> OrderStatus:
+    """The status a venue can report for a truth's final status (OKX and Bybit have no EXPIRED)."""
+    if status is OrderStatus.EXPIRED and fmt in ("okx", "bybit"):
+        return OrderStatus.CANCELED
+    return status

@@ -35,6 +35,15 @@ def credentials(settings: ExchangeSettings) -> dict[str, str]:
         register_secret(password)
     elif settings.id == "okx":
         missing.append(settings.password_env)
+    for field, env in (("apiKey", settings.api_key_env), ("secret", settings.secret_env),
+                       ("password", settings.password_env)):
+        value = found.get(field)
+        # A key pasted with its trailing newline would be signed and sent as is: the venue
+        # answers with a confusing auth error (or aiohttp refuses the header). Name the variable,
+        # never the value.
+        if value is not None and (value != value.strip() or any(ord(c) < 32 or ord(c) == 127 for c in value)):
+            raise CredentialsError(f"the environment variable {env} has leading or trailing whitespace "
+                                   "(a newline?) or control characters: set it to the bare value")
     if missing:
         raise CredentialsError(
             "missing credentials: set the environment variable(s) " + ", ".join(missing)

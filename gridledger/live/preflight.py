@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import ccxt
 
-from gridledger.domain.numbers import ZERO, opt_decimal
+from gridledger.domain.numbers import ZERO, InputError, opt_decimal
+from gridledger.domain.types import Role
 from gridledger.engine.markets import MarketError, fee_rates
 from gridledger.engine.runtime import EngineFatal, GridEngine
 from gridledger.logs import redact
-from gridledger.strategy import buy_amount, check_grid
+from gridledger.strategy import (
+    Place,
+    StrategyState,
+    check_grid,
+    decide,
+    level_price,
+    meets_minimums,
+    sellable_amount,
+)
+from gridledger.strategy.grid import GRID_CONTEXT
 
 
 class PreflightError(RuntimeError):
@@ -62,24 +72,10 @@ async def preflight(engine: GridEngine) -> PreflightReport:
     if maker is None:
         raise PreflightError("fee rate unknown: the market gives no maker fee")
     lines.append(f"fees: maker {maker}, taker {taker}")
-    lowest = engine.grid.level_price(-engine.params.buy_window)
-    amount = buy_amount(engine.params, rules, lowest)
-    if amount < rules.min_amount or amount * lowest < rules.min_notional:
-        raise PreflightError(
-            f"quote_per_level {engine.params.quote_per_level} buys {amount} at {lowest}: below the market's "
-            f"minimum amount {rules.min_amount} or notional {rules.min_notional}"
-        )
-    # A buy that pays its fee in the base asset holds less than it bought: its closing sell
-    # must still clear the minimums, or every round trip would leave unsellable dust.
-    net = amount - amount * max(maker, taker or ZERO, ZERO)
-    sellable = (net // rules.amount_step) * rules.amount_step
-    sell_price = engine.grid.level_price(-engine.params.buy_window + 1)
-    if sellable < rules.min_amount or sellable * sell_price < rules.min_notional:
-        raise PreflightError(
-            f"quote_per_level {engine.params.quote_per_level} is too small: after a base-asset fee the "
-            f"closing sell of {sellable} would be below the market's minimum amount {rules.min_amount} "
-            f"or notional {rules.min_notional}; raise quote_per_level"
-        )
+    price = await _current_price(engine)
+    buys = _check_window(engine, price, maker, taker)
+    lines.append(f"price {price}: the buy window would place {len(buys)} buys, "
+                 f"{', '.join(f'{b.amount} at {b.price}' for b in buys) or 'none'}")
     try:
         balance = await engine.ex.fetch_balance()
     except ccxt.AuthenticationError as exc:
@@ -88,13 +84,64 @@ async def preflight(engine: GridEngine) -> PreflightReport:
         raise PreflightError(f"cannot fetch the balance: {type(exc).__name__}: {redact(str(exc))[:300]}", 4)
     funding = inst.settle or inst.quote
     free = opt_decimal((balance.get(funding) or {}).get("free"), f"{funding} free balance") or ZERO
-    needed = engine.params.quote_per_level * engine.params.buy_window
+    # What the window's buys cost at the current price, as the strategy sizes them.
+    needed = sum((b.amount * b.price for b in buys), ZERO)
     committed = sum(((r.amount or ZERO) * (r.price or ZERO) for r in engine.ledger.live_orders()
                      if r.side.value == "buy"), ZERO)
     if free + committed < needed:
         raise PreflightError(
-            f"balance: the grid needs {needed} {funding} for {engine.params.buy_window} levels of "
+            f"balance: the grid needs {needed} {funding} for {len(buys)} buys of about "
             f"{engine.params.quote_per_level}; {free} is free (+{committed} in our open buys)"
         )
     lines.append(f"balance: {free} {funding} free, {needed} needed for the buy window")
     return PreflightReport(tuple(lines), maker, free)
+
+
+async def _current_price(engine: GridEngine) -> Decimal:
+    try:
+        ticker = await engine.ex.fetch_ticker(engine.symbol)
+    except ccxt.AuthenticationError as exc:
+        raise PreflightError(f"authentication failed: {redact(str(exc))[:200]}", 4)
+    except (ccxt.NetworkError, ccxt.ExchangeError) as exc:
+        raise PreflightError(f"cannot fetch the price: {type(exc).__name__}: {redact(str(exc))[:300]}", 4)
+    try:
+        price = opt_decimal((ticker or {}).get("last"), "ticker last")
+    except InputError as exc:
+        raise PreflightError(f"the exchange's price is unusable: {exc}", 4)
+    if price is None or price <= 0:
+        raise PreflightError(f"the exchange gives no last price for {engine.symbol}", 4)
+    return price
+
+
+def _check_window(engine: GridEngine, price: Decimal, maker: Decimal, taker: Decimal | None) -> list[Place]:
+    """The opening buys the strategy would place now, and the closing sell of each.
+
+    Sizing comes from the strategy itself (``decide`` at the trailing centre for ``price``,
+    on an empty grid so every level of the window is sized), not from the anchor: a grid
+    whose anchor is far from the market buys very different amounts there.
+    """
+    assert engine.params is not None and engine.rules is not None
+    params, rules = engine.params, engine.rules
+    decision = decide(StrategyState(), params, rules, price, {}, paused=False)
+    small = [n for n in decision.notes if n.kind == "below_min"]
+    if small:
+        raise PreflightError(f"quote_per_level {params.quote_per_level} is too small at the current price "
+                             f"{price}: level {small[0].level}: {small[0].detail}")
+    buys = [a for a in decision.actions if isinstance(a, Place) and a.role is Role.OPEN]
+    # A spot buy pays its fee in the base asset (at worst the taker rate), so it holds less
+    # than it bought: the closing sell of what is left must still clear the minimums, or
+    # every round trip would leave unsellable dust.
+    rate = max(maker, taker or ZERO, ZERO) if engine.grid.instrument.kind == "spot" else ZERO
+    for buy in buys:
+        with localcontext(GRID_CONTEXT):
+            held = buy.amount - buy.amount * rate
+        sell_amount = sellable_amount(held, rules)
+        sell_price = level_price(params, rules, buy.level + 1)
+        if not meets_minimums(sell_amount, sell_price, rules):
+            raise PreflightError(
+                f"quote_per_level {params.quote_per_level} is too small: the buy of {buy.amount} at {buy.price} "
+                f"keeps {sell_amount} after a base-asset fee, and its closing sell at {sell_price} would be "
+                f"below the market's minimum amount {rules.min_amount} or notional {rules.min_notional}; "
+                "raise quote_per_level"
+            )
+    return buys

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
 
+import ccxt
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from gridledger.config import Config
@@ -20,6 +23,10 @@ from gridledger.live.settings import SUPPORTED, ExchangeSettings
 from gridledger.logs import redact
 from gridledger.store.journal import Journal
 from gridledger.strategy import Cancel, Decision, Place
+
+
+# Exit code when cancel_on_exit could not confirm that every order ended (README: exit codes).
+EXIT_ORDERS_LEFT_LIVE = 5
 
 
 def journal_path(cfg: Config, settings: ExchangeSettings, db: Path | None) -> Path:
@@ -50,7 +57,17 @@ def _status(engine: GridEngine, price: Decimal) -> str:
     return (f"{time.strftime('%H:%M:%S')} {engine.symbol} {fmt(price)}  position {fmt(led.position)}  "
             f"live orders {len(led.live_orders())}  realized {fmt(led.realized_pnl)}  "
             f"applied {led.counts['APPLIED']} dup {led.counts['DUPLICATE']} rejected {led.counts['REJECTED']}"
-            f"{'  PAUSED' if engine.paused else ''}")
+            f"{'  PAUSED (' + ', '.join(engine.pause_reasons) + ')' if engine.paused else ''}")
+
+
+def _report_left_live(console: Console, engine: GridEngine, settings: ExchangeSettings) -> bool:
+    """cancel_on_exit could not confirm these orders ended (exchange down or not answering)."""
+    if not engine.left_live:
+        return False
+    console.print(f"[bold red]warning:[/] cancel_on_exit: {len(engine.left_live)} order(s) may still be "
+                  f"live on {escape(settings.id)}: {escape(', '.join(engine.left_live))}. Check them on "
+                  "the exchange, or run again: the startup reconciliation finds them.")
+    return True
 
 
 async def run_live(cfg: Config, settings: ExchangeSettings, *, dry_run: bool, sandbox: bool,
@@ -58,7 +75,20 @@ async def run_live(cfg: Config, settings: ExchangeSettings, *, dry_run: bool, sa
     """Returns the process exit code."""
     exchange = build_exchange(settings, sandbox=sandbox)
     path = journal_path(cfg, settings, db)
-    journal = Journal.open(path, cfg.grid.spec(), synchronous=cfg.engine.journal_synchronous)
+    scratch: tempfile.TemporaryDirectory[str] | None = None
+    open_path = path
+    if dry_run and not path.exists():
+        # A dry run sends nothing and leaves nothing behind: with no journal yet it reconciles
+        # into a scratch journal, deleted at exit (whether preflight passes or fails).
+        scratch = tempfile.TemporaryDirectory(prefix="gridledger-dry-run-")
+        open_path = Path(scratch.name) / (path.name or "journal.db")
+    try:
+        journal = Journal.open(open_path, cfg.grid.spec(), synchronous=cfg.engine.journal_synchronous)
+    except BaseException:
+        await exchange.close()
+        if scratch is not None:
+            scratch.cleanup()
+        raise
     last_status = [0.0]
 
     def on_tick(price: Decimal, now_ms: int) -> None:
@@ -69,22 +99,29 @@ async def run_live(cfg: Config, settings: ExchangeSettings, *, dry_run: bool, sa
     engine = GridEngine(exchange, journal, cfg, now_ms=exchange.milliseconds, dry_run=dry_run, on_tick=on_tick,
                         on_plan=lambda d: print_plan(console, d))
     try:
-        console.print(f"gridledger live: {settings.id}{' (sandbox)' if sandbox else ''} {cfg.grid.symbol}, "
-                      f"grid {cfg.grid.id}, journal {path}{', DRY RUN: nothing will be sent' if dry_run else ''}")
+        # The venue first and in full (issue 7 item 12): a config must never trade somewhere unseen.
+        console.print(escape(f"gridledger live: {settings.venue(sandbox)}; {cfg.grid.symbol}, grid {cfg.grid.id}, "
+                             f"journal {path}{' (none yet: a dry run does not create it)' if scratch else ''}"
+                             f"{', DRY RUN: nothing will be sent' if dry_run else ''}"))
         if settings.id not in SUPPORTED:
             console.print(f"[yellow]warning:[/] {settings.id} is not among the supported venues "
                           f"({', '.join(SUPPORTED)}): evidence comes from ccxt's unified fields")
         try:
             report = await preflight(engine)
         except PreflightError as exc:
-            console.print(f"[bold red]preflight failed:[/] {exc}")
+            console.print(f"[bold red]preflight failed:[/] {escape(str(exc))}")
             return exc.code
         for line in report.lines:
             console.print(f"  ok  {line}")
         if cfg.engine.metrics_port is not None and not dry_run:
             from gridledger.engine.metrics import serve_metrics
 
-            serve_metrics(engine, cfg.engine.metrics_port)
+            try:
+                serve_metrics(engine, cfg.engine.metrics_port)
+            except OSError as exc:  # taken since the CLI checked it: one line, exit 2
+                console.print(escape(f"error: engine.metrics_port {cfg.engine.metrics_port}: cannot listen on "
+                                     f"127.0.0.1 ({exc.strerror or exc})"))
+                return 2
             console.print(f"  metrics on http://127.0.0.1:{cfg.engine.metrics_port}/metrics")
         if dry_run:
             await engine.reconcile("dry-run")
@@ -112,10 +149,18 @@ async def run_live(cfg: Config, settings: ExchangeSettings, *, dry_run: bool, sa
                       " and flushes the journal")
         await engine.run(stop)
         console.print("stopped. " + _status(engine, engine.last_price or Decimal(0)))
-        return 0
+        return EXIT_ORDERS_LEFT_LIVE if _report_left_live(console, engine, settings) else 0
     except EngineFatal as exc:
-        console.print(f"[bold red]stopped:[/] {redact(str(exc))}")
+        console.print(f"[bold red]stopped:[/] {escape(redact(str(exc)))}")
+        _report_left_live(console, engine, settings)
+        return 4
+    except ccxt.BaseError as exc:
+        # A call outside the engine's caller (the dry run's ticker, say): one line, no
+        # traceback, and never a signed URL (redact strips it).
+        console.print(f"[bold red]stopped:[/] {type(exc).__name__}: {escape(redact(str(exc))[:300])}")
         return 4
     finally:
         await exchange.close()
         journal.close()
+        if scratch is not None:
+            scratch.cleanup()

@@ -7,26 +7,30 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gridledger.config import ConfigError, _describe
+from gridledger.config_types import flt, integer, text
 
 SUPPORTED = ("binance", "binanceusdm", "okx", "bybit")
+
+_EnvName = text(r"[A-Za-z_][A-Za-z0-9_]{0,127}", "an environment variable name like GRIDLEDGER_API_KEY", 128)
 
 
 class ExchangeSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: str = "binance"
+    # No default: a config without a venue must not quietly trade on the real Binance.
+    id: str
     # Names of the environment variables that hold the credentials (never the values).
-    api_key_env: str = "GRIDLEDGER_API_KEY"
-    secret_env: str = "GRIDLEDGER_API_SECRET"
-    password_env: str = "GRIDLEDGER_API_PASSWORD"
-    journal: str | None = None  # default: ./gridledger-<grid id>.db
+    api_key_env: _EnvName = "GRIDLEDGER_API_KEY"
+    secret_env: _EnvName = "GRIDLEDGER_API_SECRET"
+    password_env: _EnvName = "GRIDLEDGER_API_PASSWORD"
+    journal: text(r"[^\x00]{1,4096}", "a file path", 4096) | None = None  # default: ./gridledger-<grid id>.db
     # Point every REST and WebSocket URL of a Binance-style venue at this host (paths kept):
     # for a local test server or a proxy. Leave unset for the real venue.
     endpoint: str | None = None
-    timeout_ms: int = Field(10_000, gt=0)
-    keep_alive_ms: int = Field(30_000, gt=0)  # ccxt ping interval: a dead socket is noticed in ~2x this
+    timeout_ms: integer(100, 600_000, "ms") = 10_000
+    keep_alive_ms: integer(1000, 600_000, "ms") = 30_000  # ccxt ping interval: a dead socket is noticed in ~2x this
     options: dict[str, Any] = Field(default_factory=dict)  # passed to ccxt as exchange options
-    status_every_s: float = Field(60.0, gt=0)
+    status_every_s: flt(1, 86_400, "s") = 60.0
 
     @field_validator("id")
     @classmethod
@@ -34,19 +38,32 @@ class ExchangeSettings(BaseModel):
         import ccxt.pro
 
         if value not in ccxt.pro.exchanges:
-            raise ValueError(f"ccxt.pro has no exchange {value!r}")
+            raise ValueError(f"ccxt.pro has no exchange {value[:40]!r}")
         return value
 
     @field_validator("endpoint")
     @classmethod
     def _endpoint(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("endpoint must start with http:// or https://")
+        if value is not None and (not value.startswith(("http://", "https://")) or len(value) > 2048
+                                  or any(c.isspace() or ord(c) < 32 for c in value)):
+            raise ValueError("endpoint must be a URL starting with http:// or https://")
         return value
+
+    def venue(self, sandbox: bool) -> str:
+        """Where orders go, for the banner: the venue, test or real, and an endpoint override."""
+        where = "sandbox/testnet" if sandbox else "REAL venue"
+        if self.endpoint is not None:
+            where = f"endpoint {self.endpoint}" + (" (sandbox)" if sandbox else "")
+        return f"{self.id}, {where}"
 
 
 def exchange_settings(table: dict[str, Any]) -> ExchangeSettings:
+    if not table:
+        raise ConfigError('[exchange] table is missing: live needs the venue, e.g. [exchange] id = "binance" '
+                          f"(one of {', '.join(SUPPORTED)})")
     try:
         return ExchangeSettings.model_validate(table)
     except ValidationError as exc:
         raise ConfigError(f"[exchange] {_describe(exc)}") from None
+    except RecursionError:
+        raise ConfigError("[exchange] tables or arrays nested too deeply") from None

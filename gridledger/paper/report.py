@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from gridledger.domain.numbers import fmt
@@ -39,6 +40,8 @@ def report_json(result: PaperResult, *, seed: int, chaos: bool, duration: str) -
         "round_trips": s["round_trips"],
         "levels": s["slots"],
         "outcomes": s["outcomes"],
+        # DUPLICATE outcomes by where the evidence came from (stream / rest / other), when known.
+        "duplicates_by_origin": s.get("duplicates_by_origin"),
         "faults_injected": result.faults,
         "engine": result.engine,
         "journal_entries": result.journal_entries,
@@ -53,7 +56,7 @@ def report_json(result: PaperResult, *, seed: int, chaos: bool, duration: str) -
 
 def print_report(console: Console, doc: dict[str, Any]) -> None:
     console.print()
-    console.print(f"[bold]{doc['symbol']}[/] grid {doc['grid_id']}: {doc['start']} to {doc['end']} "
+    console.print(f"[bold]{escape(doc['symbol'])}[/] grid {escape(doc['grid_id'])}: {doc['start']} to {doc['end']} "
                   f"(seed {doc['seed']}, chaos {'on' if doc['chaos'] else 'off'}, {doc['wall_seconds']} s wall)")
     summary = Table(show_header=False, box=None, pad_edge=False)
     summary.add_column(style="bold")
@@ -77,6 +80,9 @@ def print_report(console: Console, doc: dict[str, Any]) -> None:
                        _q(lv["realized_pnl"], 4), str(lv["round_trips"]), lv["status"])
     console.print(levels)
     console.print("outcomes  " + "  ".join(f"{k} {v}" for k, v in doc["outcomes"].items()))
+    dup = doc.get("duplicates_by_origin")
+    if dup and doc["outcomes"].get("DUPLICATE"):
+        console.print(duplicates_line(dup))
     faults = "  ".join(f"{k} {v}" for k, v in doc["faults_injected"].items())
     console.print(f"faults injected  {faults}")
     eng = doc["engine"]
@@ -90,4 +96,20 @@ def print_report(console: Console, doc: dict[str, Any]) -> None:
     else:
         console.print("[bold red]ledger vs exchange: MISMATCH[/]")
         for d in gt["differences"]:
-            console.print(f"  [red]{d}[/]")
+            console.print(f"  [red]{escape(str(d))}[/]")
+
+
+def duplicates_line(dup: dict[str, int]) -> str:
+    """Where the DUPLICATE outcomes came from, and why they are harmless (issue 7 item 18).
+
+    The fault counters ("duplicated", "replayed") count messages the simulated venue sent
+    again; one message can carry several pieces of evidence, and REST reads during
+    reconciliation re-read evidence that was already applied, so DUPLICATE is much larger.
+    """
+    parts = [f"{dup.get('stream', 0)} from the stream (the venue sent evidence again: copies, replays after "
+             f"reconnects)", f"{dup.get('rest', 0)} from REST re-reads (reconciliations and order queries "
+             "read what was already applied)"]
+    if dup.get("other"):
+        parts.append(f"{dup['other']} from other sources")
+    return ("duplicates  " + ", ".join(parts)
+            + "; each was recognised and changed nothing (R10)")

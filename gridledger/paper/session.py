@@ -5,16 +5,24 @@ out order creation (after placing the order), fails REST calls, and the engine i
 at random moments and restarted from its journal after a random downtime, while the
 venue keeps trading. At the end the venue stops, one REST reconciliation catches up, and
 the ledger is compared with the venue's books exactly.
+
+The engine never runs past the session's end: the venue's price path ends a minute after
+it, and an engine still running then would wait on streams that can never deliver again. A
+kill whose downtime reaches the end is not followed by a restart; the closing
+reconciliation (a fresh engine without streams, as after any restart) catches up instead.
+The same closing step completes a session that was killed after its trading was over.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
+import json
 import random
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
@@ -28,26 +36,21 @@ from gridledger.exchange.sim.faults import StreamFaults
 from gridledger.exchange.sim.matching import SimMarketSpec
 from gridledger.exchange.sim.prices import CsvCandlesPath, CsvTradesPath, SyntheticPath, Tick
 from gridledger.ledger.report import ledger_state
-from gridledger.paper.audit import AuditResult, audit
+from gridledger.paper.audit import audit
+from gridledger.paper.result import PaperResult, ResumeInfo, result_from_json, result_to_json
 from gridledger.paper.settings import PaperSettings
-from gridledger.paper.venue_log import RecordingCore, VenueLog, replay
+from gridledger.paper.venue_log import (
+    RecordingCore,
+    SessionIdentity,
+    VenueLog,
+    VenueLogError,
+    replay,
+    venue_log_path,
+)
+from gridledger.store import lock as journal_lock
 from gridledger.store.journal import Journal
 
-
-@dataclass(slots=True)
-class PaperResult:
-    audit: AuditResult
-    state: dict[str, Any]
-    last_price: Decimal | None
-    unrealized_pnl: Decimal
-    engine: dict[str, int]
-    faults: dict[str, int]
-    restarts: int
-    start_ms: int
-    end_ms: int
-    wall_seconds: float = 0.0
-    journal_entries: int = 0
-    notes: list[str] = field(default_factory=list)
+__all__ = ["PaperResult", "ResumeInfo", "run_paper", "sim_config"]
 
 
 def _market(cfg: Config, ps: PaperSettings) -> SimMarketSpec:
@@ -104,12 +107,10 @@ def sim_config(cfg: Config, ps: PaperSettings, chaos: bool, path: Any) -> SimCon
     )
 
 
-def _fingerprint(cfg: Config, ps: PaperSettings, chaos: bool) -> str:
-    import hashlib
-    import json
-
+def _identity(cfg: Config, ps: PaperSettings, chaos: bool) -> SessionIdentity:
     doc = {"grid": cfg.grid.model_dump(mode="json"), "paper": ps.model_dump(mode="json"), "chaos": chaos}
-    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+    fingerprint = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+    return SessionIdentity(fingerprint, ps.duration, ps.seed, chaos)
 
 
 def _resume_point(db: Path, venue: VenueLog, grid: Any, synchronous: str) -> int | None:
@@ -126,10 +127,18 @@ def _resume_point(db: Path, venue: VenueLog, grid: Any, synchronous: str) -> int
     return max(points) if points else None
 
 
-def _build_venue(cfg: Config, ps: PaperSettings, chaos: bool, db: Path) -> tuple[SimExchange, VenueLog, int, int, int]:
+@dataclass(slots=True)
+class _Venue:
+    sim: SimExchange
+    start_ms: int
+    end_ms: int
+    clock_start: int  # where this process's virtual clock starts: the start, or the resume point
+    resume: ResumeInfo | None
+
+
+def _build_venue(cfg: Config, ps: PaperSettings, chaos: bool, db: Path, venue: VenueLog) -> _Venue:
     path, start_ms, end_ms = _path(ps, ps.duration_ms)
     config = sim_config(cfg, ps, chaos, path)
-    venue = VenueLog(db.with_name(db.name + ".venue"), _fingerprint(cfg, ps, chaos))
     core = RecordingCore(config.spec, config.balances, config.start_ms, seed=config.seed,
                          duplicate_scope=config.duplicate_scope)
     resume = _resume_point(db, venue, cfg.grid.spec(), cfg.engine.journal_synchronous)
@@ -139,13 +148,13 @@ def _build_venue(cfg: Config, ps: PaperSettings, chaos: bool, db: Path) -> tuple
         config = dataclasses.replace(config, path=remaining)
         clock_start = resume
     core.log = venue
-    return SimExchange(config, core=core), venue, start_ms, end_ms, clock_start
+    info = None if resume is None else ResumeInfo(db, venue.orders_placed(), resume)
+    return _Venue(SimExchange(config, core=core), start_ms, end_ms, clock_start, info)
 
 
 async def _session(cfg: Config, ps: PaperSettings, chaos: bool, db: Path,
-                   progress: Callable[[int, int], None] | None,
-                   venue_parts: tuple[SimExchange, VenueLog, int, int, int]) -> PaperResult:
-    sim, venue, start_ms, end_ms, clock_start = venue_parts
+                   progress: Callable[[int, int], None] | None, parts: _Venue) -> PaperResult:
+    sim, start_ms, end_ms, clock_start = parts.sim, parts.start_ms, parts.end_ms, parts.clock_start
     await sim.start()
     grid = cfg.grid.spec()
     rng = random.Random(f"{ps.seed}:chaos")
@@ -157,13 +166,19 @@ async def _session(cfg: Config, ps: PaperSettings, chaos: bool, db: Path,
 
     def on_tick(price: Decimal, now: int) -> None:
         if progress is not None:
-            progress(now - start_ms, end_ms - start_ms)
+            # Below 100 % while trading: 100 % is reported once, when the closing step is done.
+            progress(min(now - start_ms, end_ms - start_ms - 1), end_ms - start_ms)
 
-    while True:
+    journal: Journal | None = None
+    engine: GridEngine | None = None
+    # A resumed process whose clock is already at or past the end does not trade: the
+    # session's trading is over and only its closing reconciliation is left.
+    while sim.now_ms() < end_ms:
         journal = Journal.open(db, grid, synchronous=cfg.engine.journal_synchronous)
         engine = GridEngine(sim, journal, cfg, now_ms=sim.now_ms, seed=ps.seed * 1000 + restarts, on_tick=on_tick)
         stop = asyncio.Event()
         task = asyncio.ensure_future(engine.run(stop))
+        crash = bool(kills)
         target = kills.pop(0) if kills else end_ms
         timer = asyncio.ensure_future(asyncio.sleep(max(0, target - sim.now_ms()) / 1000))
         await asyncio.wait([task, timer], return_when=asyncio.FIRST_COMPLETED)
@@ -171,16 +186,23 @@ async def _session(cfg: Config, ps: PaperSettings, chaos: bool, db: Path,
             timer.cancel()
             task.result()  # the engine stopped on its own: that is an error, raise it
             raise RuntimeError("the engine stopped before the session ended")
-        if target != end_ms:
+        if crash:
             # A crash: no shutdown, no final commit; the venue drops the connection and goes on.
             engine.kill()
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
             journal.abandon()
             _add(totals, engine.stats)
+            journal = engine = None
             sim.stream.disconnect()
             restarts += 1
-            await asyncio.sleep(rng.uniform(ps.chaos.min_downtime_s, ps.chaos.max_downtime_s))
+            downtime = rng.uniform(ps.chaos.min_downtime_s, ps.chaos.max_downtime_s)
+            if sim.now_ms() + downtime * 1000 >= end_ms:
+                # Down when the session's time is up: a restart now would be after the end
+                # (past the price path too, once the downtime outlasts its last minute), so
+                # there is none; the closing reconciliation below catches up.
+                break
+            await asyncio.sleep(downtime)
             continue
         stop.set()
         await task
@@ -190,6 +212,13 @@ async def _session(cfg: Config, ps: PaperSettings, chaos: bool, db: Path,
     await sim.path_done.wait()
     sim.config = dataclasses.replace(sim.config, rest_error_p=0.0, create_timeout_p=0.0)
     await asyncio.sleep(1 + ps.stream_latency_ms / 1000)
+    if journal is None or engine is None:
+        # No engine ran to the end (it was down, or this process resumes a session whose
+        # trading was over): a fresh one from the journal, without streams, does the closing
+        # reconciliation, as any restart's first step would.
+        journal = Journal.open(db, grid, synchronous=cfg.engine.journal_synchronous)
+        engine = GridEngine(sim, journal, cfg, now_ms=sim.now_ms, seed=ps.seed * 1000 + restarts)
+        await engine.prepare()
     for _ in range(3):
         await engine.reconcile("final")
         result = audit(journal.ledger, sim.core, ps.balances)
@@ -204,12 +233,13 @@ async def _session(cfg: Config, ps: PaperSettings, chaos: bool, db: Path,
     unrealized = ZERO
     if last is not None:
         unrealized = sum((s.state.qty * last - s.state.cost for s in ledger.slots.values()), ZERO)
-    state = ledger_state(ledger)
+    state = ledger_state(ledger, journal.counters())  # with duplicates by origin (issue 7 item 18)
     entries = journal.entries()
     journal.close()
-    venue.close()
     faults = sim.faults.as_dict()
     faults["engine_kills"] = restarts
+    if progress is not None:
+        progress(end_ms - start_ms, end_ms - start_ms)  # done: only the report is left
     return PaperResult(
         audit=result, state=state, last_price=last, unrealized_pnl=unrealized, engine=totals.as_dict(),
         faults=faults, restarts=restarts, start_ms=start_ms, end_ms=end_ms, journal_entries=entries,
@@ -222,16 +252,66 @@ def _add(total: EngineStats, part: EngineStats) -> None:
 
 
 def run_paper(cfg: Config, ps: PaperSettings, *, chaos: bool = False, db: Path | None = None,
-              progress: Callable[[int, int], None] | None = None) -> PaperResult:
+              progress: Callable[[int, int], None] | None = None,
+              on_resume: Callable[[ResumeInfo], None] | None = None) -> PaperResult:
     """Run a session to its end; a temporary journal is used when ``db`` is None.
 
     With ``db``, the venue's command log sits beside the journal (``<db>.venue``) and a
-    session that was killed resumes where it stopped when run again with the same settings.
+    session that was killed resumes where it stopped when run again with the same settings
+    (``on_resume`` is told first). A session that had finished is not run again: its stored
+    result comes back with ``already_finished`` set. Another session's journal, or one no
+    paper session wrote, raises :class:`VenueLogError` (a ``ValueError``).
+
+    ``progress(done_ms, total_ms)`` follows the session's virtual time; it is called with
+    ``done_ms == total_ms`` once, when the closing reconciliation and the audit are done and
+    only the report is left.
     """
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="gridledger-paper-") as tmp:
         path = db if db is not None else Path(tmp) / "paper.db"
-        parts = _build_venue(cfg, ps, chaos, path)
-        result = run_virtual(_session(cfg, ps, chaos, path, progress, parts), start_ms=parts[4])
-    result.wall_seconds = time.perf_counter() - t0
+        log_path = venue_log_path(path)
+        if path.is_dir():
+            raise VenueLogError(f"journal {path} is a directory; give a file path with --db")
+        if not path.parent.is_dir():
+            raise VenueLogError(f"journal {path}: its folder {path.parent} does not exist")
+        if path.exists() and not log_path.exists():
+            # The venue log is always created before the journal, so this journal was written
+            # by something else (replay, live) or its venue log was deleted: the venue's
+            # books cannot be rebuilt, and trading on would audit against a blank venue.
+            raise VenueLogError(
+                f"journal {path} has no paper venue log ({log_path}), so it is not a paper session's "
+                f"journal; use another --db, or delete {path} to start a new session"
+            )
+        # One writer per journal (issue 7 item 2): the session holds the journal's lock from
+        # before its venue log opens until both are closed; the engine's Journal.open calls
+        # inside share it (same process), so a second session on this --db is refused.
+        session_lock = journal_lock.acquire(path)
+        try:
+            venue = VenueLog(log_path, _identity(cfg, ps, chaos), journal=path)
+        except BaseException:
+            session_lock.release()
+            raise
+        try:
+            stored = venue.finished()
+            if stored is not None:
+                try:
+                    result = result_from_json(stored)
+                except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
+                    raise VenueLogError(
+                        f"the stored report of the finished session in {log_path} is damaged ({type(exc).__name__}); "
+                        f"delete {path} and {log_path} to run the session again"
+                    ) from None
+                result.already_finished = True
+                return result
+            parts = _build_venue(cfg, ps, chaos, path, venue)
+            if parts.resume is not None and on_resume is not None:
+                on_resume(parts.resume)
+            result = run_virtual(_session(cfg, ps, chaos, path, progress, parts), start_ms=parts.clock_start)
+            result.wall_seconds = time.perf_counter() - t0
+            # Last: a kill before this line leaves a session whose resume only re-runs the
+            # closing reconciliation (idempotent) and the audit.
+            venue.mark_finished(result_to_json(result))
+        finally:
+            venue.close()
+            session_lock.release()
     return result

@@ -4,95 +4,137 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gridledger.config import ConfigError, _describe
+from gridledger.config_types import dec, flt, integer, text
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
-_UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+_DURATION = re.compile(r"([0-9]{1,9}(?:\.[0-9]{1,6})?)([smhdw])")
+_UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
+MAX_DURATION_MS = 400 * 86_400_000  # a simulated year and a bit
+MAX_TICKS = 5_000_000  # duration / tick_ms: more would run for hours
 
 
-def parse_duration(text: str) -> int:
-    """'1d', '12h', '30m', '90s' -> milliseconds."""
-    m = _DURATION.match(str(text))
+def parse_duration(value: str) -> int:
+    """'2w', '1d', '12h', '30m', '90s' -> milliseconds (at most 400 days)."""
+    m = _DURATION.fullmatch(str(value).strip())
     if not m:
-        raise ValueError(f"duration must look like 90s, 30m, 12h or 1d, got {text!r}")
+        raise ValueError(f"duration must look like 90s, 30m, 12h, 1d or 2w, got {str(value)[:40]!r}")
     ms = int(Decimal(m.group(1)) * _UNIT_MS[m.group(2)])
     if ms <= 0:
         raise ValueError("duration must be positive")
+    if ms > MAX_DURATION_MS:
+        raise ValueError(f"duration must be at most 400d, got {str(value)!r}")
     return ms
 
 
 class ChaosSettings(_Strict):
     """Faults that ``--chaos`` turns on (and engine kills with restarts from the journal)."""
 
-    duplicate_p: float = Field(0.2, ge=0, le=1)
-    reorder_window: int = Field(8, ge=0)
-    disconnect_every: int = Field(250, ge=0)
-    replay_last: int = Field(20, ge=0)
-    create_timeout_p: float = Field(0.03, ge=0, le=1)
-    rest_error_p: float = Field(0.03, ge=0, le=1)
-    kills: int = Field(4, ge=0)
-    min_downtime_s: float = Field(5, ge=0)
-    max_downtime_s: float = Field(900, ge=0)
+    duplicate_p: flt(0, 1) = 0.2
+    reorder_window: integer(0, 1000, "messages") = 8
+    disconnect_every: integer(0, 1_000_000, "messages") = 250
+    replay_last: integer(0, 1000, "messages") = 20
+    create_timeout_p: flt(0, "0.5") = 0.03
+    rest_error_p: flt(0, "0.5") = 0.03  # above one in two, a reconciliation would rarely get through
+    kills: integer(0, 100) = 4
+    min_downtime_s: flt(0, 86_400, "s") = 5
+    max_downtime_s: flt(0, 86_400, "s") = 900
+
+    @model_validator(mode="after")
+    def _downtime(self) -> "ChaosSettings":
+        if self.max_downtime_s < self.min_downtime_s:
+            raise ValueError("max_downtime_s must be at least min_downtime_s")
+        return self
+
+
+_Asset = text(r"[A-Za-z0-9]{1,20}", "an asset code like BTC (letters and digits)", max_len=20)
 
 
 class PaperSettings(_Strict):
     duration: str = "1d"
-    seed: int = 7
-    start_ms: int = 1_767_225_600_000  # 2026-01-01T00:00:00Z: fixed, so runs are reproducible
-    tick_ms: int = Field(2000, gt=0)
-    start_price: Decimal = Decimal("30000")
-    volatility: float = Field(0.6, ge=0)
-    mean_reversion: float = Field(30.0, ge=0)
-    jump_probability: float = Field(0.0005, ge=0, le=1)
-    jump_scale: float = Field(0.01, ge=0)
-    volume_mean: Decimal = Decimal("0.5")
+    seed: integer(0, 2**53) = 7
+    start_ms: integer(0, 4_102_444_800_000, "ms") = 1_767_225_600_000  # 2026-01-01T00:00:00Z: fixed, so runs are reproducible
+    tick_ms: integer(10, 3_600_000, "ms") = 2000
+    start_price: dec("1e-8", "1e9") = Decimal("30000")
+    volatility: flt(0, 10, "per year") = 0.6
+    mean_reversion: flt(0, 1000, "per year") = 30.0
+    jump_probability: flt(0, 1) = 0.0005
+    jump_scale: flt(0, "0.5") = 0.01
+    volume_mean: dec(0, "1e12", "base units", lo_open=True) = Decimal("0.5")
     candles_csv: str | None = None  # price path from OHLCV candles (timestamp_ms,open,high,low,close,volume)
     trades_csv: str | None = None  # or from trades (timestamp_ms,price,amount)
-    amount_step: Decimal = Decimal("0.00001")
-    price_step: Decimal = Decimal("0.01")
-    min_amount: Decimal = Decimal("0.00001")
-    min_notional: Decimal = Decimal("5")
-    maker_fee: Decimal = Decimal("0.001")
-    taker_fee: Decimal = Decimal("0.001")
+    amount_step: dec("1e-12", "1e6") = Decimal("0.00001")
+    price_step: dec("1e-12", "1e6") = Decimal("0.01")
+    min_amount: dec(0, "1e9") = Decimal("0.00001")
+    min_notional: dec(0, "1e9", "quote") = Decimal("5")
+    # Negative: a maker rebate. A fee above 10 % is a typo (0.001 is 0.1 %).
+    maker_fee: dec("-0.01", "0.1") = Decimal("0.001")
+    taker_fee: dec("-0.01", "0.1") = Decimal("0.001")
     fee_mode: Literal["quote", "base_on_buy", "third"] = "base_on_buy"
-    third_asset: str = "BNB"
-    third_asset_price: Decimal = Decimal("600")
-    participation: Decimal = Decimal("0.2")
-    rest_latency_ms: int = Field(40, ge=0)
-    stream_latency_ms: int = Field(15, ge=0)
-    balances: dict[str, Decimal] = Field(default_factory=lambda: {"USDT": Decimal("10000"), "BTC": Decimal("0")})
+    third_asset: _Asset = "BNB"
+    third_asset_price: dec("1e-12", "1e12", "quote") = Decimal("600")
+    participation: dec(0, 1, lo_open=True) = Decimal("0.2")
+    rest_latency_ms: integer(0, 60_000, "ms") = 40
+    stream_latency_ms: integer(0, 60_000, "ms") = 15
+    balances: dict[_Asset, dec(0, "1e15")] = Field(
+        default_factory=lambda: {"USDT": Decimal("10000"), "BTC": Decimal("0")})
     chaos: ChaosSettings = ChaosSettings()
 
-    @field_validator("duration")
+    @field_validator("duration", mode="before")
     @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration(value)
+    def _duration(cls, value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError("must be a string like \"1d\" or \"12h\"")
+        try:
+            parse_duration(value)
+        except ValueError as exc:
+            raise ValueError(str(exc).removeprefix("duration ")) from None
         return value
 
-    @field_validator("balances")
+    @field_validator("candles_csv", "trades_csv")
     @classmethod
-    def _balances(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
-        for asset, amount in value.items():
-            if not amount.is_finite() or amount < 0:
-                raise ValueError(f"balance of {asset} must be a number >= 0")
+    def _data_file(cls, value: str | None) -> str | None:
+        # load_config has made a relative path relative to the config file's folder.
+        if value is None:
+            return None
+        if not value or "\x00" in value:
+            raise ValueError("must be a file path")
+        path = Path(value)
+        if path.is_dir():
+            raise ValueError("is a directory, not a CSV file")
+        if not path.is_file():
+            raise ValueError("file not found")
         return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "PaperSettings":
+        if self.candles_csv and self.trades_csv:
+            raise ValueError("give candles_csv or trades_csv, not both")
+        if not (self.candles_csv or self.trades_csv) and self.duration_ms // self.tick_ms > MAX_TICKS:
+            raise ValueError(f"duration / tick_ms is {self.duration_ms // self.tick_ms} ticks, more than {MAX_TICKS}: "
+                             "raise tick_ms or shorten the duration")
+        if self.start_price < self.price_step:
+            raise ValueError("start_price must be at least price_step")
+        return self
 
     @property
     def duration_ms(self) -> int:
         return parse_duration(self.duration)
 
 
-def paper_settings(table: dict) -> PaperSettings:
+def paper_settings(table: dict[str, Any]) -> PaperSettings:
     try:
         return PaperSettings.model_validate(table)
     except ValidationError as exc:
         raise ConfigError(f"[paper] {_describe(exc)}") from None
+    except RecursionError:
+        raise ConfigError("[paper] tables or arrays nested too deeply") from None

@@ -6,13 +6,17 @@ the paper session logs every command, durably, before the venue executes it; a n
 process rebuilds the exact books by replaying the path and the commands, then resumes
 where the engine's journal left off. This is what lets a `gridledger paper --db` run be
 killed with SIGKILL and restarted, and still be checked against the venue's ground truth.
+
+The log also names its session (a fingerprint of the settings, and its duration, seed and
+chaos switch, so another session's run is refused with a readable reason) and, once the
+session is over, keeps its result: a finished session is never traded again.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -21,29 +25,75 @@ from gridledger.exchange.sim.matching import SimCore, SimOrder, SimOrderError, S
 from gridledger.exchange.sim.prices import Tick
 
 
-class VenueLogError(RuntimeError):
-    pass
+class VenueLogError(ValueError):
+    """The venue log cannot serve this run (another session's, damaged, or not a paper
+    session's journal): bad input from the user's choice of ``--db``, so a one-line error."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionIdentity:
+    """What makes a run the same session: the settings that shape the venue's history.
+
+    ``fingerprint`` hashes the [grid] and [paper] tables and the chaos switch; duration,
+    seed and chaos are kept readable, so a refusal can say what the journal belongs to.
+    """
+
+    fingerprint: str
+    duration: str
+    seed: int
+    chaos: bool
+
+    def describe(self) -> str:
+        return f"duration {self.duration} seed {self.seed} chaos {'on' if self.chaos else 'off'}"
+
+    def to_json(self) -> str:
+        return json.dumps({"duration": self.duration, "seed": self.seed, "chaos": self.chaos}, sort_keys=True)
+
+
+def venue_log_path(journal: Path) -> Path:
+    return journal.with_name(journal.name + ".venue")
 
 
 class VenueLog:
-    def __init__(self, path: Path, fingerprint: str) -> None:
-        self._conn = sqlite3.connect(str(path), isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        # A process kill keeps what was committed (it is in the OS cache); only a power cut
-        # could lose the tail, and the paper venue is not worth an fsync per order.
-        self._conn.execute("PRAGMA synchronous=OFF")
-        self._conn.executescript(
-            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-            "CREATE TABLE IF NOT EXISTS commands (seq INTEGER PRIMARY KEY, tick INTEGER NOT NULL,"
-            " now_ms INTEGER, kind TEXT NOT NULL, args TEXT NOT NULL);"
-        )
-        row = self._conn.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
-        if row is None:
-            self._conn.execute("INSERT INTO meta (key, value) VALUES ('fingerprint', ?)", (fingerprint,))
-        elif row[0] != fingerprint:
-            raise VenueLogError(
-                f"{path} belongs to a paper session with other settings; use another --db or the same config"
+    """The venue's command log, the session's identity and, once it is over, its result."""
+
+    def __init__(self, path: Path, session: SessionIdentity, journal: Path | None = None) -> None:
+        self.path = path
+        journal = journal if journal is not None else path
+        try:
+            self._conn = sqlite3.connect(str(path), isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            # A process kill keeps what was committed (it is in the OS cache); only a power cut
+            # could lose the tail, and the paper venue is not worth an fsync per order.
+            self._conn.execute("PRAGMA synchronous=OFF")
+            self._conn.executescript(
+                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                "CREATE TABLE IF NOT EXISTS commands (seq INTEGER PRIMARY KEY, tick INTEGER NOT NULL,"
+                " now_ms INTEGER, kind TEXT NOT NULL, args TEXT NOT NULL);"
             )
+            meta = dict(self._conn.execute("SELECT key, value FROM meta WHERE key IN ('fingerprint', 'session')"))
+        except sqlite3.Error as exc:
+            raise VenueLogError(
+                f"paper venue log {path} cannot be used ({exc}); use another --db, or delete "
+                f"{journal} and {path} to start a new session"
+            ) from None
+        if "fingerprint" not in meta:
+            self._conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
+                                   [("fingerprint", session.fingerprint), ("session", session.to_json())])
+        elif meta["fingerprint"] != session.fingerprint:
+            self._conn.close()
+            raise VenueLogError(_mismatch(journal, path, meta.get("session"), session))
+
+    def finished(self) -> str | None:
+        """The stored result of a session that ran to its end, or None."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'finished'").fetchone()
+        return None if row is None else row[0]
+
+    def mark_finished(self, result_json: str) -> None:
+        self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('finished', ?)", (result_json,))
+
+    def orders_placed(self) -> int:
+        return self._conn.execute("SELECT count(*) FROM commands WHERE kind = 'place'").fetchone()[0]
 
     def record(self, tick: int, now_ms: int | None, kind: str, args: dict[str, Any]) -> None:
         self._conn.execute(
@@ -122,6 +172,19 @@ def replay(core: RecordingCore, path: Iterable[Tick], log: VenueLog, resume_ms: 
             return _chain(tick, ticks)
         _apply_tick(core, tick)
     return iter(())
+
+
+def _mismatch(journal: Path, venue: Path, theirs_json: str | None, ours: SessionIdentity) -> str:
+    how = f"use another --db, or delete {journal} and {venue} to start a new session"
+    try:
+        doc = json.loads(theirs_json) if theirs_json is not None else None
+        theirs = SessionIdentity("", str(doc["duration"]), int(doc["seed"]), bool(doc["chaos"]))
+    except (TypeError, ValueError, KeyError):  # written before sessions described themselves, or damaged
+        return f"journal {journal} belongs to a paper session with other settings; {how}"
+    if theirs.describe() == ours.describe():
+        # No square brackets: the CLI prints errors through rich, which reads them as markup.
+        return f"journal {journal} belongs to a session with {theirs.describe()} but another grid or paper config; {how}"
+    return f"journal {journal} belongs to a session with {theirs.describe()} (this run: {ours.describe()}); {how}"
 
 
 def _chain(first: Tick, rest: Iterator[Tick]) -> Iterator[Tick]:

@@ -6,6 +6,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from gridledger.domain.numbers import exact
 from gridledger.domain.types import OrderStatus, Role, Side
 from gridledger.ledger.evidence import Evidence, Fees, OrderEvidence, TradeEvidence
 from gridledger.ledger.records import OrderRecord, TradeRec
@@ -64,6 +65,7 @@ def record_to_json(rec: OrderRecord) -> str:
             "sf": str(rec.snap_filled),
             "sc": str(rec.snap_cost),
             "sx": _fees_out(rec.snap_fees),
+            "sts": rec.snap_ts,
             "t": [[k[0], str(t.amount), str(t.price), str(t.cost), _fees_out(t.fees)] for k, t in rec.trades.items()],
             "seen": [_seen_out(d) for d in rec.seen],
             "ts": [rec.first_ts, rec.last_ts],
@@ -74,6 +76,7 @@ def record_to_json(rec: OrderRecord) -> str:
     )
 
 
+@exact  # add_trade sums trade quantities: exact, not rounded to 28 digits (R5)
 def record_from_json(text: str) -> OrderRecord:
     d = json.loads(text)
     rec = OrderRecord(
@@ -89,6 +92,11 @@ def record_from_json(text: str) -> OrderRecord:
         snap_filled=Decimal(d["sf"]),
         snap_cost=Decimal(d["sc"]),
         snap_fees=_fees_in(d["sx"]),
+        # "sts" (the kept snapshot's time, R1 tie-break) is new in this version. Records
+        # written before it load with None, which ranks below any time: the next report of
+        # the same quantity replaces the kept snapshot, which is right, since those records
+        # kept the per-asset maximum of the fees instead of one snapshot's. No schema bump.
+        snap_ts=d.get("sts"),
         seen={_seen_in(x) for x in d["seen"]},
         first_ts=d["ts"][0],
         last_ts=d["ts"][1],

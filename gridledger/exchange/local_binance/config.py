@@ -43,6 +43,9 @@ class LocalBinanceConfig:
       places the order at once but answers only after the delay (longer than the client's
       timeout: the order exists although ccxt raised RequestTimeout). ``create_delay_seed``
       seeds that draw. ``server.arm_create_delay`` arms it for the next N creates instead.
+    - ``http_status_faults``: path -> HTTP status: a SIGNED request to that path is answered
+      with that status and a plain-text body (a gateway error), as a venue behind a load
+      balancer does. ccxt then raises an error whose message holds the full signed URL.
     """
 
     spec: SimMarketSpec = field(default_factory=SimMarketSpec)
@@ -63,6 +66,7 @@ class LocalBinanceConfig:
     create_delay_seed: int = 0
     seed: int = 0
     duplicate_scope: DuplicateScope = "open"
+    http_status_faults: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("port", "tick_interval_ms", "stream_latency_ms", "create_delay_ms"):
@@ -74,6 +78,9 @@ class LocalBinanceConfig:
             raise ValueError(f"disconnect_mode must be abort or close, got {self.disconnect_mode!r}")
         if self.tick_volume <= 0:
             raise ValueError("tick_volume must be positive")
+        for fault_path, status in self.http_status_faults.items():
+            if not fault_path.startswith("/") or not 400 <= status <= 599:
+                raise ValueError(f"http_status_faults: {fault_path!r} -> {status}: a path and a 4xx/5xx status")
         if not self.api_key or not self.secret:
             raise ValueError("api_key and secret must not be empty")
 

@@ -95,6 +95,9 @@ class RestApi:
 
     def _signed(self, fn: Callable[[Params], Awaitable[Json]]) -> Handler:
         async def handler(request: web.Request) -> web.StreamResponse:
+            fault = self.venue.config.http_status_faults.get(request.path)
+            if fault is not None:
+                return web.Response(text="gateway error", status=fault, content_type="text/plain")
             raw_query = request.rel_url.raw_query_string
             raw_body = await request.text() if request.can_read_body else ""
             params = Params(

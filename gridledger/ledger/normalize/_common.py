@@ -16,7 +16,16 @@ from decimal import Decimal
 from typing import Any
 
 from gridledger.domain.instrument import Instrument
-from gridledger.domain.numbers import ZERO, InputError, opt_decimal, to_decimal
+from gridledger.domain.numbers import (
+    ZERO,
+    InputError,
+    exact,
+    opt_decimal,
+    opt_limit_price,
+    to_decimal,
+    to_price,
+)
+from gridledger.domain.numbers import show as _show
 from gridledger.domain.types import OrderStatus, Side
 from gridledger.ledger.evidence import Evidence, Fees, Parsed, make_fees
 
@@ -44,6 +53,9 @@ __all__ = [
     "collect",
     "to_decimal",
     "opt_decimal",
+    "to_price",
+    "MAX_ID_CHARS",
+    "MAX_TS_MS",
     "ZERO",
 ]
 
@@ -51,6 +63,15 @@ ParserFn = Callable[[Any, Instrument, str], Parsed]
 
 # Reason for an empty list payload (GET openOrders with nothing open): valid, no evidence.
 EMPTY_LIST = "empty list"
+
+# Ids: Binance sends int64 ids, OKX 19-digit strings, Bybit 36-char UUIDs, client ids are
+# at most 36 chars on every venue. 128 leaves room and keeps a junk id out of the journal.
+MAX_ID_CHARS = 128
+# Timestamps are integer milliseconds since the epoch; everything the parsers read is ms.
+# 10**13 ms is the year 2286: a larger value is a unit mix-up (µs, ns) or junk, and an
+# unbounded int would overflow SQLite's 64-bit integers (or, as 1E+999999, take half a
+# minute of CPU to convert).
+MAX_TS_MS = 10**13 - 1
 
 _SIDES: dict[str, Side] = {
     "buy": Side.BUY,
@@ -63,9 +84,9 @@ _SIDES: dict[str, Side] = {
 
 
 def show(value: object, limit: int = 60) -> str:
-    """``repr`` cut short: junk payloads must not turn into megabyte error messages."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    """``repr`` cut short: junk payloads must not turn into megabyte error messages (and
+    a huge str or int is never rendered whole, see ``numbers.show``)."""
+    return _show(value, limit)
 
 
 def is_map(value: object) -> bool:
@@ -85,14 +106,23 @@ def req_id(value: object, label: str) -> str:
     """An exchange id as ``str``: Binance sends ints, OKX/Bybit strings."""
     kind = type(value)
     if kind is str:
-        if value:
+        if value and len(value) <= MAX_ID_CHARS:  # type: ignore[arg-type]
             return value  # type: ignore[return-value]
+        if value:
+            raise InputError(f"{label} is longer than {MAX_ID_CHARS} characters: {show(value)}")
         raise InputError(f"{label} is empty")
     if kind is int:
-        return str(value)
+        if -(2**64) < value < 2**64:  # type: ignore[operator]
+            return str(value)
+        raise InputError(f"{label} is out of range for an id: {show(value)}")
     if value is None:
         raise InputError(f"{label} is missing")
-    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+    if (
+        isinstance(value, Decimal)
+        and value.is_finite()
+        and value.adjusted() < 20  # bound first: int(Decimal("1E+999999")) takes ages
+        and value == value.to_integral_value()
+    ):
         # A caller decoding with parse_float=Decimal could hand us 12.0 for an int id.
         return str(int(value))
     raise InputError(f"{label} is not an id: {show(value)}")
@@ -120,22 +150,32 @@ def req_str(value: object, label: str) -> str:
 
 
 def opt_ts(value: object, label: str) -> int | None:
-    """Millisecond timestamps arrive as ints (Binance) or digit strings (OKX, Bybit)."""
+    """Millisecond timestamps arrive as ints (Binance) or digit strings (OKX, Bybit).
+
+    Bounded to ``0 .. MAX_TS_MS`` before any conversion: ``1E+5000`` used to be accepted,
+    then failed the journal commit on every retry (R8, R10: bad input never stops the
+    process), and ``1E+999999`` took 29 s of CPU to turn into an int.
+    """
     if value is None or value == "":
         return None
     kind = type(value)
     if kind is int:
         result = value
     elif kind is str:
-        if not (value.isascii() and value.isdigit()):  # type: ignore[union-attr]
-            raise InputError(f"{label} is not a timestamp: {show(value)}")
+        if not (len(value) <= 16 and value.isascii() and value.isdigit()):  # type: ignore[arg-type,union-attr]
+            raise InputError(f"{label} is not a timestamp (integer milliseconds): {show(value)}")
         result = int(value)  # type: ignore[arg-type]
-    elif isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+    elif (
+        isinstance(value, Decimal)
+        and value.is_finite()
+        and value.adjusted() < 16
+        and value == value.to_integral_value()
+    ):
         result = int(value)
     else:
-        raise InputError(f"{label} is not a timestamp: {show(value)}")
-    if result < 0:  # type: ignore[operator]
-        raise InputError(f"{label} is negative: {show(value)}")
+        raise InputError(f"{label} is not a timestamp (integer milliseconds): {show(value)}")
+    if not 0 <= result <= MAX_TS_MS:  # type: ignore[operator]
+        raise InputError(f"{label} is out of range (0 .. {MAX_TS_MS} ms since 1970): {show(value)}")
     return result  # type: ignore[return-value]
 
 
@@ -169,6 +209,8 @@ def symbol_of(value: object, label: str, instrument: Instrument, spot: bool | No
     id instead of being unified into our symbol.
     """
     if type(value) is str and value:
+        if len(value) > MAX_ID_CHARS:  # type: ignore[arg-type]
+            raise InputError(f"{label} is longer than {MAX_ID_CHARS} characters: {show(value)}")
         if spot is not None and spot != (instrument.settle is None):
             return value  # type: ignore[return-value]
         return instrument.unify(value)  # type: ignore[arg-type]
@@ -191,11 +233,9 @@ def opt_qty(value: object, label: str, mult: Decimal | None = None) -> Decimal |
 
 
 def price_or_none(value: object, label: str) -> Decimal | None:
-    """A limit price; 0 means "no price" (market orders report ``p = 0``)."""
-    result = opt_decimal(value, label)
-    if result is None or not result:
-        return None
-    return result
+    """A limit price; 0 means "no price" (market orders report ``p = 0``); a non-zero
+    price below ``numbers.MIN_PRICE`` is refused."""
+    return opt_limit_price(value, label)
 
 
 def fee_pair(
@@ -261,13 +301,18 @@ def guarded(fn: ParserFn) -> ParserFn:
     see ``InputError``. ``try`` costs nothing on the normal path (CPython 3.11+).
     """
 
+    # Costs (amount x price, contracts x size) are exact: the default context would round
+    # a product of two 40-digit inputs to 28 digits (R5).
+    exact_fn = exact(fn)
+
     def wrapper(payload: Any, instrument: Instrument, source: str = "") -> Parsed:
         try:
-            return fn(payload, instrument, source)
+            return exact_fn(payload, instrument, source)
         except InputError:
             raise
         except (ArithmeticError, ValueError) as exc:
-            raise InputError(f"number out of range or unreadable: {type(exc).__name__}: {exc}") from None
+            # str(exc) can quote the input (int() quotes up to 200 chars of it): keep it short.
+            raise InputError(f"number out of range or unreadable: {type(exc).__name__}: {show(str(exc), 120)}") from None
 
     wrapper.__name__ = fn.__name__
     wrapper.__qualname__ = fn.__qualname__

@@ -30,6 +30,7 @@ from gridledger.ledger.normalize._common import (
     fee_pair,
     guarded,
     is_map,
+    lookup_status,
     need_map,
     opt_client_id,
     opt_decimal,
@@ -37,12 +38,12 @@ from gridledger.ledger.normalize._common import (
     opt_side,
     opt_ts,
     price_or_none,
-    lookup_status,
     req_id,
     req_str,
     show,
     symbol_of,
     to_decimal,
+    to_price,
 )
 
 __all__ = ["parse_binance_spot", "STATUS"]
@@ -177,7 +178,7 @@ def execution_report(ev: Mapping[str, Any], instrument: Instrument, source: str)
     if trade_id == -1 or trade_id == "-1":
         return Parsed((order,))
     amount = to_decimal(ev.get("l"), ER_L)
-    price = to_decimal(ev.get("L"), ER_LP)
+    price = to_price(ev.get("L"), ER_LP)
     cost = opt_decimal(ev.get("Y"), ER_Y)
     trade = TradeEvidence(
         symbol=symbol,
@@ -288,7 +289,7 @@ def rest_order(row: Mapping[str, Any], instrument: Instrument, source: str) -> P
     for fill in fills:
         fill = need_map(fill, "binance-spot order fills[] entry")
         amount_f = to_decimal(fill.get("qty"), RF_QTY)
-        price_f = to_decimal(fill.get("price"), RF_PX)
+        price_f = to_price(fill.get("price"), RF_PX)
         items.append(
             TradeEvidence(
                 symbol=symbol,
@@ -326,7 +327,7 @@ def rest_trade_row(row: Mapping[str, Any], side: Side, label: str, spot: bool, i
     """The fields Binance's spot myTrades and USDⓈ-M userTrades rows share (id, orderId, qty,
     price, quoteQty, commission, commissionAsset, time); ``label`` prefixes error messages."""
     amount = to_decimal(row.get("qty"), label + "qty")
-    price = to_decimal(row.get("price"), label + "price")
+    price = to_price(row.get("price"), label + "price")
     cost = opt_decimal(row.get("quoteQty"), label + "quoteQty")
     return Parsed(
         (

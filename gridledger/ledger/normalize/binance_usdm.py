@@ -42,6 +42,7 @@ from gridledger.ledger.normalize._common import (
     show,
     symbol_of,
     to_decimal,
+    to_price,
 )
 from gridledger.ledger.normalize.binance_spot import STATUS as _SPOT_STATUS
 from gridledger.ledger.normalize.binance_spot import raise_binance_error, rest_trade_row
@@ -158,7 +159,7 @@ def order_trade_update(msg: Mapping[str, Any], instrument: Instrument, source: s
     if trade_id == 0 or trade_id == "0":
         return Parsed((order,))
     amount = to_decimal(o.get("l"), OU_L)
-    price = to_decimal(o.get("L"), OU_LP)
+    price = to_price(o.get("L"), OU_LP)
     trade = TradeEvidence(
         symbol=symbol,
         order_id=order_id,
@@ -179,7 +180,7 @@ def order_trade_update(msg: Mapping[str, Any], instrument: Instrument, source: s
 def trade_lite(msg: Mapping[str, Any], instrument: Instrument, source: str) -> Parsed:
     """``TRADE_LITE``: only ``s,q,p,m,c,S,L,l,t,i`` (corpus README §2 note) → fee unknown."""
     amount = to_decimal(msg.get("l"), TL_L)
-    price = to_decimal(msg.get("L"), TL_LP)
+    price = to_price(msg.get("L"), TL_LP)
     return Parsed(
         (
             TradeEvidence(

@@ -25,6 +25,7 @@ Shapes handled (a list payload yields the items of every element):
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Mapping
 
 from gridledger.domain.instrument import Instrument
@@ -49,9 +50,10 @@ from gridledger.ledger.normalize._common import (
     show,
     symbol_of,
     to_decimal,
+    to_price,
 )
 
-__all__ = ["parse_bybit", "STATUS", "TRADE_EXEC_TYPES"]
+__all__ = ["parse_bybit", "STATUS", "TRADE_EXEC_TYPES", "implied_fee_currency"]
 
 _NEW = OrderStatus.NEW
 _CANCELED = OrderStatus.CANCELED
@@ -176,6 +178,29 @@ def order_row(
     )
 
 
+def implied_fee_currency(
+    category: str, side: Side | None, fee: Decimal | None, instrument: Instrument
+) -> str | None:
+    """The fee asset of an execution row without ``feeCurrency`` (older payloads), as
+    Bybit charges it (corpus README §5 (12); ccxt 4.5.90 ``bybit.parse_trade`` applies the
+    same rule):
+
+    - spot: a charged fee (positive) is taken from the asset received (base on a buy,
+      quote on a sell); a rebate (negative) is paid in the asset given (quote on a buy,
+      base on a sell). Without a side the asset is unknown (``None``).
+    - linear and option: the settle coin; inverse: the base coin (its settle coin too).
+    """
+    if category == "spot":
+        if side is None:
+            return None
+        rebate = fee is not None and fee < 0
+        receives_base = side is Side.BUY
+        return instrument.base if receives_base != rebate else instrument.quote
+    if category == "inverse":
+        return instrument.settle or instrument.base
+    return instrument.settle or instrument.quote
+
+
 def execution_row(
     row: Mapping[str, Any], instrument: Instrument, source: str, category: object = None, *, fast: bool = False
 ) -> TradeEvidence | str:
@@ -183,7 +208,7 @@ def execution_row(
 
     Returns the skip reason (a ``str``) for non-trade rows. Fee: ``execFee`` in
     ``feeCurrency`` (positive = charged, negative = rebate); without ``feeCurrency`` the
-    settle coin for derivatives and "unknown" (``None``) for spot.
+    currency Bybit implies (``implied_fee_currency``).
     """
     exec_type = row.get("execType")
     if exec_type is not None and exec_type != "" and not (
@@ -193,7 +218,7 @@ def execution_row(
             raise InputError(f"bybit execution field execType must be a string, got {show(exec_type)}")
         return f"bybit {exec_type} execution (not a trade)"
     amount = to_decimal(row.get("execQty"), EX_QTY)
-    price = to_decimal(row.get("execPrice"), EX_PX)
+    price = to_price(row.get("execPrice"), EX_PX)
     cost = opt_decimal(row.get("execValue"), EX_VAL)
     fees: Fees | None
     raw_fee = row.get("execFee")
@@ -202,10 +227,14 @@ def execution_row(
     else:
         currency = row.get("feeCurrency")
         if currency is None or currency == "":
-            currency = instrument.settle if _category(row, category, instrument) != "spot" else None
-        if currency is None:
             value = opt_decimal(raw_fee, EX_FEE, negative_ok=True)
-            fees = () if not value else None
+            currency = implied_fee_currency(
+                _category(row, category, instrument), opt_side(row.get("side"), EX_SIDE), value, instrument
+            )
+            if currency is None:  # no side on a spot row: the asset cannot be told
+                fees = () if not value else None
+            else:
+                fees = fee_pair(value, currency, EX_FEE, EX_FEEC)
         else:
             fees = fee_pair(raw_fee, currency, EX_FEE, EX_FEEC)
     return TradeEvidence(

@@ -48,11 +48,13 @@ from gridledger.ledger.normalize._common import (
     opt_qty,
     opt_side,
     opt_ts,
+    price_or_none,
     qty,
     req_id,
     show,
     symbol_of,
     to_decimal,
+    to_price,
 )
 
 __all__ = ["parse_ccxt", "parse_ccxt_order", "parse_ccxt_trade"]
@@ -255,7 +257,7 @@ def _order(order: Any, instrument: Instrument, source: str) -> Parsed:
                 status=status,
                 side=opt_side(order.get("side"), O_SIDE),
                 amount=amount,
-                price=opt_decimal(order.get("price"), O_PRICE) or None,
+                price=price_or_none(order.get("price"), O_PRICE),
                 filled=filled,
                 cost=cost,
                 fees=fees,
@@ -275,7 +277,7 @@ def _trade(trade: Any, instrument: Instrument, source: str) -> Parsed:
             return Parsed((), f"bybit {exec_type} execution (not a trade)")
     size = instrument.contract_size
     amount = qty(trade.get("amount"), T_AMOUNT, None if size == ONE else size)
-    price = to_decimal(trade.get("price"), T_PRICE)
+    price = to_price(trade.get("price"), T_PRICE)
     cost = opt_decimal(trade.get("cost"), T_COST)
     side = opt_side(trade.get("side"), T_SIDE)
     client_id = opt_client_id(trade.get("clientOrderId"), T_CID)

@@ -8,7 +8,8 @@ Heuristics on the keys each venue always sends (corpus README §2 and the corpus
   ``orderId``: spot spells ``cummulativeQuoteQty`` and has ``orderListId``/``isBuyer``,
   USDⓈ-M has ``cumQuote``/``avgPrice``/``buyer``/``realizedPnl``.
 - OKX: ``arg`` (pushes), ``event`` (subscribe/login/notice/error), ``{"code", "data"}``
-  (REST and WebSocket order answers); a bare data row has ``ordId`` + ``instId``.
+  (REST and WebSocket order answers); a bare data row has ``ordId`` (or, for an algo
+  order, ``algoId``) + ``instId``.
 - Bybit: ``topic`` (pushes), ``op`` (control answers), ``retCode`` (REST); a bare row
   has ``orderLinkId``/``orderStatus``/``execId`` next to ``orderId`` (checked before the
   USDⓈ-M keys because Bybit rows also have ``avgPrice``).
@@ -87,7 +88,7 @@ def _detect_map(p: Mapping[str, Any]) -> str:
         return "ccxt"
     if "order" in p and "amount" in p and "price" in p and ("takerOrMaker" in p or "fee" in p):
         return "ccxt"
-    if "ordId" in p and "instId" in p:
+    if ("ordId" in p or "algoId" in p) and "instId" in p:  # algoId: an OKX algo order row
         return "okx"
     if type(p.get("code")) is int and "msg" in p:
         return "binance-spot"  # {"code": -2011, "msg": ...}: the parser raises with the msg

@@ -48,9 +48,10 @@ from gridledger.ledger.normalize._common import (
     show,
     symbol_of,
     to_decimal,
+    to_price,
 )
 
-__all__ = ["parse_okx", "STATUS"]
+__all__ = ["parse_okx", "STATUS", "ALGO_ORD_TYPES", "algo_reason"]
 
 # corpus README §2 row (c), column 3.
 STATUS: dict[str, OrderStatus | None] = {
@@ -102,6 +103,33 @@ _AK = "okx ack field "
 AK_ID = _AK + "ordId (order id)"
 AK_CID = _AK + "clOrdId (client order id)"
 AK_TS = _AK + "ts"
+
+
+# ordType of OKX algo orders (trade/order-algo): trigger, stop, take-profit, trailing and
+# execution algos. Such an order rests on OKX's side until it triggers and places an
+# ordinary order, whose own rows (ordId set, algoId naming the parent) are the evidence.
+ALGO_ORD_TYPES = frozenset({"conditional", "oco", "trigger", "move_order_stop", "iceberg", "twap", "chase"})
+ALGO_SKIP = "okx algo (trigger) order: not order evidence until it places an order"
+
+
+def algo_reason(row: Mapping[str, Any]) -> str | None:
+    """The skip reason for an algo order row (orders-algo push, orders-algo REST, algo
+    place/cancel ack), else ``None``.
+
+    Algo rows carry an ``algoId`` and no ``ordId`` (or an algo ``ordType``); they used to
+    fail with "ordId is empty" and count as REJECTED. The grid never places algo orders,
+    so such a row says nothing about our slots (R7: it is someone else's kind of order).
+    An ordinary order placed by a triggered algo (``ordId`` set, ``algoId`` naming the
+    parent, ordinary ``ordType``) is parsed as order evidence as usual.
+    """
+    algo_id = row.get("algoId")
+    if algo_id is None or algo_id == "":
+        return None
+    order_id = row.get("ordId")
+    ord_type = row.get("ordType")
+    if order_id is None or order_id == "" or (type(ord_type) is str and ord_type in ALGO_ORD_TYPES):
+        return ALGO_SKIP
+    return None
 
 
 def _contract(row: Mapping[str, Any], inst_type: object, label: str) -> bool:
@@ -174,7 +202,7 @@ def order_row(
     fill_size = opt_qty(row.get("fillSz"), OR_FSZ, mult)
     if not fill_size:
         return [order]
-    price = to_decimal(row.get("fillPx"), OR_FPX)
+    price = to_price(row.get("fillPx"), OR_FPX)
     fill_time = opt_ts(row.get("fillTime"), OR_FT)
     trade = TradeEvidence(
         symbol=symbol,
@@ -200,7 +228,7 @@ def fill_row(
     contract = _contract(row, row_type if row_type is not None else inst_type, FL_TYPE)
     mult = _multiplier(contract, instrument)
     amount = qty(row.get("fillSz"), FL_SZ, mult)
-    price = to_decimal(row.get("fillPx"), FL_PX)
+    price = to_price(row.get("fillPx"), FL_PX)
     timestamp = opt_ts(row.get("fillTime"), FL_TS)
     if timestamp is None:
         timestamp = opt_ts(row.get("ts"), FL_TS)
@@ -228,6 +256,9 @@ def _ack_row(row: Mapping[str, Any], instrument: Instrument, source: str) -> Ord
     code = row.get("sCode")
     if code != "0" and code != 0:
         return f"okx request failed: sCode {show(code)}: {show(row.get('sMsg'), 200)}"
+    algo = algo_reason(row)  # an algo order's place/cancel/amend ack: no ordId to link
+    if algo is not None:
+        return algo
     return OrderEvidence(
         symbol=instrument.symbol,
         order_id=req_id(row.get("ordId"), AK_ID),
@@ -253,9 +284,16 @@ def _push(payload: Mapping[str, Any], instrument: Instrument, source: str) -> Pa
     inst_type = arg.get("instType")
     items: list[Evidence] = []
     if channel == "orders":
+        reasons: list[str] = []
         for row in rows:
-            items.extend(order_row(need_map(row, "okx orders data[] row"), instrument, source, push=True, inst_type=inst_type))
-        return collect(items, [])
+            row = need_map(row, "okx orders data[] row")
+            algo = algo_reason(row)
+            if algo is not None:
+                if algo not in reasons:
+                    reasons.append(algo)
+                continue
+            items.extend(order_row(row, instrument, source, push=True, inst_type=inst_type))
+        return collect(items, reasons)
     if channel == "fills":
         for row in rows:
             items.append(
@@ -280,7 +318,11 @@ def _rest(payload: Mapping[str, Any], instrument: Instrument, source: str) -> Pa
     reasons: list[str] = []
     for row in rows:
         row = need_map(row, "okx response data[] row")
-        if "sCode" in row:
+        algo = None if "sCode" in row else algo_reason(row)
+        if algo is not None:
+            if algo not in reasons:
+                reasons.append(algo)
+        elif "sCode" in row:
             ack = _ack_row(row, instrument, source)
             if isinstance(ack, str):
                 reasons.append(ack)
@@ -315,6 +357,9 @@ def bare_row(row: Mapping[str, Any], instrument: Instrument, source: str) -> Par
     ``fillSz``/``tradeId`` (corpus README §2 row (e)). Fill rows with a ``fee`` are
     /trade/fills rows; without one, ``fills`` channel rows (fee unknown).
     """
+    algo = None if "sCode" in row else algo_reason(row)
+    if algo is not None:
+        return Parsed((), algo)
     if "sCode" in row:
         ack = _ack_row(row, instrument, source)
         return Parsed((), ack) if isinstance(ack, str) else Parsed((ack,))
