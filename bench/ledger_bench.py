@@ -27,7 +27,7 @@ from gridledger.domain.grid import GridSpec
 from gridledger.domain.instrument import Instrument
 from gridledger.ledger.ledger import Ledger
 from gridledger.ledger.normalize import parse_message
-from gridledger.ledger.synthetic import HistoryGenerator, ccxt_structures, interleave, with_faults
+from gridledger.testkit.synthetic import HistoryGenerator, ccxt_structures, interleave, with_faults
 from gridledger.store.journal import Journal
 
 GRID = GridSpec("bench1", Instrument.from_symbol("BTC/USDT"), Decimal("30000"), Decimal("50"))

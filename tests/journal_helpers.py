@@ -13,7 +13,7 @@ from gridledger.config import Config, load_config
 from gridledger.domain.grid import GridSpec
 from gridledger.domain.instrument import Instrument
 from gridledger.ledger.report import ledger_state
-from gridledger.ledger.synthetic import binance_reports, generate_history, interleave, with_faults
+from gridledger.testkit.synthetic import binance_reports, generate_history, interleave, with_faults
 from gridledger.replay import replay
 from gridledger.store.journal import Journal
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from gridledger.domain.grid import GridSpec
 from gridledger.domain.instrument import Instrument
-from gridledger.ledger.synthetic import binance_reports, generate_history
+from gridledger.testkit.synthetic import binance_reports, generate_history
 
 FIXTURE = Path(__file__).parent / "fixtures" / "sim" / "btcusdt_1m_sample.csv"
 GRID = '[grid]\nid = "pc1"\nsymbol = "BTC/USDT"\nanchor = "30000"\ninterval = "100"\n'

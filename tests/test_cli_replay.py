@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from gridledger.cli import app
 from gridledger.domain.grid import GridSpec
 from gridledger.domain.instrument import Instrument
-from gridledger.ledger.synthetic import (
+from gridledger.testkit.synthetic import (
     binance_reports, ccxt_structures, generate_history, ground_truth, interleave, with_faults,
 )
 

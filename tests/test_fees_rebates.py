@@ -24,7 +24,7 @@ from gridledger.ledger.evidence import OrderEvidence, TradeEvidence
 from gridledger.ledger.ledger import Ledger
 from gridledger.ledger.normalize import parse_message
 from gridledger.ledger.records import OrderRecord
-from gridledger.ledger.synthetic import Fill, OrderTruth, venue_messages
+from gridledger.testkit.synthetic import Fill, OrderTruth, venue_messages
 from gridledger.store.codec import record_from_json, record_to_json
 from gridledger.store.journal import Journal
 

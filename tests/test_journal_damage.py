@@ -22,7 +22,7 @@ from gridledger.domain.grid import GridSpec
 from gridledger.domain.instrument import Instrument
 from gridledger.ledger.evidence import TradeEvidence
 from gridledger.ledger.report import ledger_state
-from gridledger.ledger.synthetic import generate_history, interleave, order_evidence
+from gridledger.testkit.synthetic import generate_history, interleave, order_evidence
 from gridledger.store.errors import JournalError
 from gridledger.store.journal import Journal
 

@@ -22,7 +22,7 @@ from gridledger.ledger.evidence import OrderEvidence, TradeEvidence
 from gridledger.ledger.ledger import Ledger
 from gridledger.ledger.normalize import parse_message
 from gridledger.ledger.slots import EMPTY
-from gridledger.ledger.synthetic import (
+from gridledger.testkit.synthetic import (
     VENUE_FORMATS, OrderTruth, expected_status, final_snapshot, generate_history, ground_truth, interleave,
     order_evidence, venue_messages, with_faults,
 )

@@ -17,8 +17,8 @@ import pytest
 
 from gridledger.config import parse_config
 from gridledger.engine.runtime import GridEngine
-from gridledger.exchange.local_binance import LocalBinance, LocalBinanceConfig, build_client
-from gridledger.exchange.local_binance.testing import until
+from gridledger.testkit.local_binance import LocalBinance, LocalBinanceConfig, build_client
+from gridledger.testkit.local_binance.testing import until
 from gridledger.exchange.sim.faults import StreamFaults
 from gridledger.exchange.sim.matching import SimMarketSpec
 from gridledger.paper.audit import audit

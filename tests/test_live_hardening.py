@@ -16,8 +16,8 @@ import pytest
 from engine_helpers import BALANCES, START, path
 from gridledger.config import parse_config
 from gridledger.engine.runtime import GridEngine
-from gridledger.exchange.local_binance import LocalBinance, LocalBinanceConfig
-from gridledger.exchange.local_binance.testing import until
+from gridledger.testkit.local_binance import LocalBinance, LocalBinanceConfig
+from gridledger.testkit.local_binance.testing import until
 from gridledger.exchange.sim.clock import run_virtual
 from gridledger.exchange.sim.exchange import SimConfig, SimExchange
 from gridledger.exchange.sim.matching import SimMarketSpec

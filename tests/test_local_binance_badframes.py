@@ -24,8 +24,8 @@ from typing import Any
 
 import ccxt
 
-from gridledger.exchange.local_binance import LocalBinance, LocalBinanceConfig
-from gridledger.exchange.local_binance.testing import ccxt_waiting, local_exchange, until, ws_api_client
+from gridledger.testkit.local_binance import LocalBinance, LocalBinanceConfig
+from gridledger.testkit.local_binance.testing import ccxt_waiting, local_exchange, until, ws_api_client
 
 SYMBOL = "BTC/USDT"
 TIMEOUT = 5

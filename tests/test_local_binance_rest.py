@@ -11,8 +11,8 @@ from typing import Any
 import ccxt
 import pytest
 
-from gridledger.exchange.local_binance import LocalBinance, LocalBinanceConfig, build_client
-from gridledger.exchange.local_binance.testing import local_exchange
+from gridledger.testkit.local_binance import LocalBinance, LocalBinanceConfig, build_client
+from gridledger.testkit.local_binance.testing import local_exchange
 from gridledger.exchange.sim.matching import SimMarketSpec
 from gridledger.exchange.sim.prices import Tick
 

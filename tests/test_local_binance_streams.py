@@ -10,8 +10,8 @@ from typing import Any
 
 import ccxt
 
-from gridledger.exchange.local_binance import LocalBinance, LocalBinanceConfig
-from gridledger.exchange.local_binance.testing import FrameSpy, ccxt_waiting, local_exchange, until, ws_api_client
+from gridledger.testkit.local_binance import LocalBinance, LocalBinanceConfig
+from gridledger.testkit.local_binance.testing import FrameSpy, ccxt_waiting, local_exchange, until, ws_api_client
 from gridledger.exchange.sim.faults import StreamFaults
 from gridledger.exchange.sim.prices import SyntheticPath
 

@@ -6,11 +6,11 @@ from decimal import Decimal
 
 import pytest
 
-from gridledger.exchange.local_binance.auth import Credentials, check_timing, verify_rest, verify_ws, ws_payload
-from gridledger.exchange.local_binance.client import build_client
-from gridledger.exchange.local_binance.config import LocalBinanceConfig
-from gridledger.exchange.local_binance.errors import ApiError
-from gridledger.exchange.local_binance.params import Params
+from gridledger.testkit.local_binance.auth import Credentials, check_timing, verify_rest, verify_ws, ws_payload
+from gridledger.testkit.local_binance.client import build_client
+from gridledger.testkit.local_binance.config import LocalBinanceConfig
+from gridledger.testkit.local_binance.errors import ApiError
+from gridledger.testkit.local_binance.params import Params
 from urllib.parse import parse_qsl
 
 # The HMAC example of Binance's rest-api.md ("SIGNED Endpoint Examples for POST /api/v3/order").

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from gridledger.domain.grid import GridSpec
 from gridledger.domain.instrument import Instrument
-from gridledger.ledger.synthetic import binance_reports, generate_history, interleave, with_faults
+from gridledger.testkit.synthetic import binance_reports, generate_history, interleave, with_faults
 
 GRID = GridSpec("crash1", Instrument.from_symbol("BTC/USDT"), Decimal("30000"), Decimal("50"))
 

@@ -13,7 +13,7 @@ import ccxt
 import pytest
 
 from gridledger.engine.executor import Caller
-from gridledger.exchange.local_binance import LocalBinance, LocalBinanceConfig
+from gridledger.testkit.local_binance import LocalBinance, LocalBinanceConfig
 from gridledger.exchange.sim.clock import run_virtual
 from gridledger.logs import JsonFormatter, KeyValueFormatter, log_event, redact
 

@@ -69,11 +69,11 @@ def build_exchange(settings: ExchangeSettings, *, sandbox: bool) -> Any:
     if sandbox:
         exchange.set_sandbox_mode(True)
     if settings.endpoint is not None:
-        from gridledger.exchange.local_binance.client import local_urls
+        from gridledger.live.endpoint import endpoint_urls
 
         http = settings.endpoint.rstrip("/")
         ws = "ws" + http[len("http"):]
-        local = local_urls(exchange.urls["api"], http, ws)
+        local = endpoint_urls(exchange.urls["api"], http, ws)
         exchange.urls["api"] = local
         exchange.urls["test"] = dict(local)
     return exchange

@@ -23,12 +23,12 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from gridledger.domain.numbers import quantize_down
-from gridledger.exchange.local_binance import errors
-from gridledger.exchange.local_binance.auth import verify_rest
-from gridledger.exchange.local_binance.errors import ApiError
-from gridledger.exchange.local_binance.params import Params
-from gridledger.exchange.local_binance.peer import dumps
-from gridledger.exchange.local_binance.venue import Venue
+from gridledger.testkit.local_binance import errors
+from gridledger.testkit.local_binance.auth import verify_rest
+from gridledger.testkit.local_binance.errors import ApiError
+from gridledger.testkit.local_binance.params import Params
+from gridledger.testkit.local_binance.peer import dumps
+from gridledger.testkit.local_binance.venue import Venue
 from gridledger.exchange.sim import binance_format as fmt
 from gridledger.exchange.sim.matching import SimOrder, SimOrderError
 

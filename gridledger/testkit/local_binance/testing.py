@@ -14,9 +14,9 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from gridledger.exchange.local_binance.client import build_client
-from gridledger.exchange.local_binance.config import LocalBinanceConfig
-from gridledger.exchange.local_binance.server import LocalBinance
+from gridledger.testkit.local_binance.client import build_client
+from gridledger.testkit.local_binance.config import LocalBinanceConfig
+from gridledger.testkit.local_binance.server import LocalBinance
 
 
 async def until(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:

@@ -17,9 +17,9 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from gridledger.exchange.local_binance import errors
-from gridledger.exchange.local_binance.errors import ApiError
-from gridledger.exchange.local_binance.params import Params
+from gridledger.testkit.local_binance import errors
+from gridledger.testkit.local_binance.errors import ApiError
+from gridledger.testkit.local_binance.params import Params
 
 _DEFAULT_RECV_WINDOW = 5000
 _MAX_RECV_WINDOW = 60000

@@ -20,10 +20,10 @@ from typing import Any
 
 from aiohttp import web
 
-from gridledger.exchange.local_binance.auth import verify_ws
-from gridledger.exchange.local_binance.errors import ApiError
-from gridledger.exchange.local_binance.peer import WsPeer
-from gridledger.exchange.local_binance.venue import Venue
+from gridledger.testkit.local_binance.auth import verify_ws
+from gridledger.testkit.local_binance.errors import ApiError
+from gridledger.testkit.local_binance.peer import WsPeer
+from gridledger.testkit.local_binance.venue import Venue
 
 
 _SUBSCRIBE = "userDataStream.subscribe.signature"

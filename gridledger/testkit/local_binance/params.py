@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-from gridledger.exchange.local_binance.errors import ApiError, illegal_number, mandatory
+from gridledger.testkit.local_binance.errors import ApiError, illegal_number, mandatory
 
 _NUMBER = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?")
 _INTEGER = re.compile(r"-?[0-9]{1,19}")

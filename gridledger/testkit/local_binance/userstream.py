@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from gridledger.exchange.local_binance.peer import dumps
+from gridledger.testkit.local_binance.peer import dumps
 from gridledger.exchange.sim.faults import FaultCounters, FaultyStream, StreamFaults
 
 Payload = dict[str, Any]

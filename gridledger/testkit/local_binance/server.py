@@ -29,11 +29,11 @@ from typing import Any
 
 from aiohttp import web
 
-from gridledger.exchange.local_binance.config import InjectionCounters, LocalBinanceConfig
-from gridledger.exchange.local_binance.rest import RestApi
-from gridledger.exchange.local_binance.userstream import envelope
-from gridledger.exchange.local_binance.venue import Venue
-from gridledger.exchange.local_binance.wsapi import WsApi
+from gridledger.testkit.local_binance.config import InjectionCounters, LocalBinanceConfig
+from gridledger.testkit.local_binance.rest import RestApi
+from gridledger.testkit.local_binance.userstream import envelope
+from gridledger.testkit.local_binance.venue import Venue
+from gridledger.testkit.local_binance.wsapi import WsApi
 from gridledger.exchange.sim.faults import FaultCounters
 from gridledger.exchange.sim.matching import SimCore, SimTrade
 from gridledger.exchange.sim.prices import Tick

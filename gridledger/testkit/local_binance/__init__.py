@@ -19,15 +19,14 @@ _EXPORTS = {
     "LocalBinanceConfig": "config",
     "InjectionCounters": "config",
     "build_client": "client",
-    "local_urls": "client",
 }
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from gridledger.exchange.local_binance.client import build_client, local_urls
-    from gridledger.exchange.local_binance.config import InjectionCounters, LocalBinanceConfig
-    from gridledger.exchange.local_binance.server import LocalBinance
+    from gridledger.testkit.local_binance.client import build_client
+    from gridledger.testkit.local_binance.config import InjectionCounters, LocalBinanceConfig
+    from gridledger.testkit.local_binance.server import LocalBinance
 
 
 def __getattr__(name: str) -> Any:

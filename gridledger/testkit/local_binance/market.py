@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gridledger.exchange.local_binance.peer import WsPeer
+from gridledger.testkit.local_binance.peer import WsPeer
 from gridledger.exchange.sim import binance_format as fmt
 from gridledger.exchange.sim.matching import TickerStats
 

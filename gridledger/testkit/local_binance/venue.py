@@ -15,11 +15,11 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from gridledger.exchange.local_binance.auth import Credentials
-from gridledger.exchange.local_binance.config import LocalBinanceConfig
-from gridledger.exchange.local_binance.market import MarketHub
-from gridledger.exchange.local_binance.peer import WsPeer
-from gridledger.exchange.local_binance.userstream import UserStream
+from gridledger.testkit.local_binance.auth import Credentials
+from gridledger.testkit.local_binance.config import LocalBinanceConfig
+from gridledger.testkit.local_binance.market import MarketHub
+from gridledger.testkit.local_binance.peer import WsPeer
+from gridledger.testkit.local_binance.userstream import UserStream
 from gridledger.exchange.sim.faults import FaultCounters
 from gridledger.exchange.sim.matching import SimCore, SimTrade
 from gridledger.exchange.sim.prices import Tick

@@ -28,11 +28,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 import ccxt.pro
 
-_SPOT_STREAM_KEYS = ("spot", "margin")
+from gridledger.live.endpoint import endpoint_urls
 
 
 class _Endpoint(Protocol):
@@ -43,34 +42,6 @@ class _Endpoint(Protocol):
 
     @property
     def config(self) -> Any: ...
-
-
-def local_urls(original: Mapping[str, Any], http_base: str, ws_base: str) -> dict[str, Any]:
-    """``urls['api']`` with every URL moved to the local server (see the module doc)."""
-    out: dict[str, Any] = {}
-    for key, value in original.items():
-        if key == "ws":
-            out[key] = _ws_urls(value, ws_base)
-        elif isinstance(value, str):
-            out[key] = http_base + urlsplit(value).path
-        else:
-            out[key] = value
-    return out
-
-
-def _ws_urls(original: Mapping[str, Any], ws_base: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in original.items():
-        if key == "ws-api":
-            out[key] = {
-                k: f"{ws_base}/ws-api/v3" if k == "spot" else f"{ws_base}/unsupported/ws-api/{k}"
-                for k in value
-            }
-        elif key in _SPOT_STREAM_KEYS:
-            out[key] = f"{ws_base}/stream/ws"
-        else:
-            out[key] = f"{ws_base}/unsupported/{key}"
-    return out
 
 
 def build_client(
@@ -117,7 +88,7 @@ def build_client(
             "options": settings,
         }
     )
-    local = local_urls(exchange.urls["api"], http_base, ws_base)
+    local = endpoint_urls(exchange.urls["api"], http_base, ws_base)
     exchange.urls["api"] = local
     # set_sandbox_mode / demo trading would swap these in: keep them local too.
     exchange.urls["test"] = dict(local)
