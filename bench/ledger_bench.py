@@ -26,9 +26,9 @@ from pathlib import Path
 from gridledger.domain.grid import GridSpec
 from gridledger.domain.instrument import Instrument
 from gridledger.ledger.ledger import Ledger
-from gridledger.ledger.normalize import parse_message
-from gridledger.testkit.synthetic import HistoryGenerator, ccxt_structures, interleave, with_faults
 from gridledger.store.journal import Journal
+from gridledger.testkit.synthetic import HistoryGenerator, ccxt_structures, interleave, with_faults
+from gridledger.venues import parse_message
 
 GRID = GridSpec("bench1", Instrument.from_symbol("BTC/USDT"), Decimal("30000"), Decimal("50"))
 INSTRUMENT = GRID.instrument
@@ -37,8 +37,9 @@ INSTRUMENT = GRID.instrument
 def make_lines(n_orders: int, seed: int) -> list[str]:
     rng = random.Random(seed)
     gen = HistoryGenerator(rng, GRID, levels=range(-40, 0), max_fills=4)
-    streams = [[json.dumps(m, separators=(",", ":")) for m in ccxt_structures(GRID, gen.next_order())]
-               for _ in range(n_orders)]
+    streams = [
+        [json.dumps(m, separators=(",", ":")) for m in ccxt_structures(GRID, gen.next_order())] for _ in range(n_orders)
+    ]
     return interleave(rng, streams)
 
 
@@ -47,8 +48,9 @@ def stream_lines(seed: int):
     rng = random.Random(seed)
     gen = HistoryGenerator(rng, GRID, levels=range(-40, 0), max_fills=4)
     while True:
-        streams = [[json.dumps(m, separators=(",", ":")) for m in ccxt_structures(GRID, gen.next_order())]
-                   for _ in range(2000)]
+        streams = [
+            [json.dumps(m, separators=(",", ":")) for m in ccxt_structures(GRID, gen.next_order())] for _ in range(2000)
+        ]
         yield from interleave(rng, streams)
 
 
@@ -106,7 +108,7 @@ def run_memory(lines: list[str]) -> dict:
 
 def run_journal(lines: list[str], group: int, synchronous: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        j = Journal.open(Path(tmp) / "j.db", GRID, synchronous=synchronous, group_size=group)
+        j = Journal.open(Path(tmp) / "j.db", Ledger(GRID), synchronous=synchronous, group_size=group)
         lat = []
         t0 = time.perf_counter()
         if group == 1:
@@ -131,7 +133,7 @@ def run_rss(milestones: list[int]) -> dict:
     """RSS of a journal-backed ledger after 1 M and 5 M messages: memory must stay bounded (R9)."""
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        j = Journal.open(Path(tmp) / "j.db", GRID, synchronous="NORMAL", group_size=100)
+        j = Journal.open(Path(tmp) / "j.db", Ledger(GRID), synchronous="NORMAL", group_size=100)
         n = 0
         t0 = time.perf_counter()
         with j.group():
@@ -142,8 +144,10 @@ def run_rss(milestones: list[int]) -> dict:
                     j.commit()
                     gc.collect()
                     out[n] = (rss_mb(), j.ledger.ram_orders, time.perf_counter() - t0)
-                    print(f"  {n:>9,} messages: RSS {out[n][0]:.1f} MB, orders in RAM {out[n][1]}, "
-                          f"{out[n][2]:.0f} s", flush=True)
+                    print(
+                        f"  {n:>9,} messages: RSS {out[n][0]:.1f} MB, orders in RAM {out[n][1]}, {out[n][2]:.0f} s",
+                        flush=True,
+                    )
                     if n == milestones[-1]:
                         break
         j.close()
@@ -153,7 +157,7 @@ def run_rss(milestones: list[int]) -> dict:
 def run_reopen(n: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "j.db"
-        j = Journal.open(db, GRID, synchronous="OFF", group_size=1000)
+        j = Journal.open(db, Ledger(GRID), synchronous="OFF", group_size=1000)
         count = 0
         with j.group():
             for line in stream_lines(11):
@@ -164,7 +168,7 @@ def run_reopen(n: int) -> dict:
         position = j.ledger.position
         j.close()
         t0 = time.perf_counter()
-        j = Journal.open(db, GRID)
+        j = Journal.open(db, Ledger(GRID))
         elapsed = time.perf_counter() - t0
         same = j.ledger.position == position
         entries = j.entries()
@@ -174,7 +178,7 @@ def run_reopen(n: int) -> dict:
 
 def run_nautilus(lines: list[str]) -> dict | None:
     try:
-        import nautilus_bridge  # noqa: F401  (bench/nautilus_bridge.py)
+        import nautilus_bridge
     except ImportError as exc:
         return {"skipped": str(exc)}
     return nautilus_bridge.compare(lines, GRID)
@@ -192,16 +196,19 @@ def main() -> None:
 
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus")
     clean = make_lines(n_orders, 1)
-    faulty = with_faults(random.Random(2), clean, duplicate_p=0.3, reorder_window=16, replay_every=5000,
-                         replay_last=500)
+    faulty = with_faults(
+        random.Random(2), clean, duplicate_p=0.3, reorder_window=16, replay_every=5000, replay_last=500
+    )
     print(f"stream: {n_orders:,} orders, {len(clean):,} messages clean, {len(faulty):,} with faults")
     results = {}
     for name, lines in (("clean", clean), ("faults", faulty)):
         mem = run_memory(lines)
         results[name] = mem
-        print(f"[{name}] in memory: apply {mem['apply_per_s']:,.0f} msg/s, parse+apply "
-              f"{mem['parse_apply_per_s']:,.0f} msg/s, apply latency p50 {mem['p50_us']:.1f} us "
-              f"p99 {mem['p99_us']:.1f} us")
+        print(
+            f"[{name}] in memory: apply {mem['apply_per_s']:,.0f} msg/s, parse+apply "
+            f"{mem['parse_apply_per_s']:,.0f} msg/s, apply latency p50 {mem['p50_us']:.1f} us "
+            f"p99 {mem['p99_us']:.1f} us"
+        )
         print(f"[{name}] outcomes {mem['counts']}")
     if results["clean"]["position"] != results["faults"]["position"]:
         print("ERROR: faulty stream ended in a different position than the clean one")
@@ -209,28 +216,36 @@ def main() -> None:
         per = run_journal(faulty, 1, sync)
         grp = run_journal(faulty, 100, sync)
         base = results["faults"]["parse_apply_per_s"]
-        print(f"[faults] journal synchronous={sync}: per-message commit {per['per_s']:,.0f} msg/s "
-              f"(p50 {per['p50_us']:.0f} us, p99 {per['p99_us']:.0f} us; {per['per_s'] / base:.2f}x in-memory), "
-              f"group commit 100: {grp['per_s']:,.0f} msg/s ({grp['per_s'] / base:.2f}x in-memory)")
+        print(
+            f"[faults] journal synchronous={sync}: per-message commit {per['per_s']:,.0f} msg/s "
+            f"(p50 {per['p50_us']:.0f} us, p99 {per['p99_us']:.0f} us; {per['per_s'] / base:.2f}x in-memory), "
+            f"group commit 100: {grp['per_s']:,.0f} msg/s ({grp['per_s'] / base:.2f}x in-memory)"
+        )
     if not args.skip_rss:
         print("memory (journal, group commit 100, synchronous=NORMAL):")
         rss = run_rss(milestones)
         a, b = rss[milestones[0]][0], rss[milestones[-1]][0]
-        print(f"RSS at {milestones[0]:,}: {a:.1f} MB; at {milestones[-1]:,}: {b:.1f} MB; "
-              f"growth {100 * (b - a) / a:+.1f} %")
+        print(
+            f"RSS at {milestones[0]:,}: {a:.1f} MB; at {milestones[-1]:,}: {b:.1f} MB; "
+            f"growth {100 * (b - a) / a:+.1f} %"
+        )
     ro = run_reopen(reopen_n)
-    print(f"reopen a journal of {ro['entries']:,} entries: {ro['seconds'] * 1000:.1f} ms "
-          f"(same state: {ro['same_state']})")
+    print(
+        f"reopen a journal of {ro['entries']:,} entries: {ro['seconds'] * 1000:.1f} ms (same state: {ro['same_state']})"
+    )
     nt = run_nautilus(faulty if not args.quick else faulty[:20000])
     if nt:
         if "skipped" in nt:
             print(f"NautilusTrader comparison skipped: {nt['skipped']}")
         else:
-            print(f"NautilusTrader Order.apply + Position.apply: {nt['per_s']:,.0f} order events/s "
-                  f"({nt['nautilus_events']:,} events, {nt['fills']:,} fills of {nt['orders']:,} orders) = "
-                  f"{nt['nautilus_orders_per_s']:,.0f} orders/s; gridledger Ledger.apply on the same lifecycles: "
-                  f"{nt['ours_per_s']:,.0f} evidence items/s = {nt['ours_orders_per_s']:,.0f} orders/s; "
-                  f"orders/s ratio gridledger/nautilus {nt['ours_orders_per_s'] / nt['nautilus_orders_per_s']:.2f}")
+            print(
+                f"NautilusTrader Order.apply + Position.apply: {nt['per_s']:,.0f} order events/s "
+                f"({nt['nautilus_events']:,} events, {nt['fills']:,} fills of {nt['orders']:,} orders) = "
+                f"{nt['nautilus_orders_per_s']:,.0f} orders/s; gridledger Ledger.apply on the same lifecycles: "
+                f"{nt['ours_per_s']:,.0f} evidence items/s = {nt['ours_orders_per_s']:,.0f} orders/s; "
+                f"orders/s ratio gridledger/nautilus {nt['ours_orders_per_s'] / nt['nautilus_orders_per_s']:.2f}"
+            )
+
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).parent))

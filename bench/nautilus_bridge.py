@@ -37,9 +37,10 @@ from __future__ import annotations
 import gc
 import json
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from nautilus_trader.core.uuid import UUID4
 from nautilus_trader.model.enums import LiquiditySide, OrderSide, OrderType
@@ -70,7 +71,7 @@ from gridledger.domain.coid import decode
 from gridledger.domain.grid import GridSpec
 from gridledger.ledger.evidence import Evidence
 from gridledger.ledger.ledger import Ledger
-from gridledger.ledger.normalize import parse_message
+from gridledger.venues import parse_message
 
 REPEATS = 3
 # BTCUSDT.BINANCE: price precision 2, size precision 6; the data's prices are multiples
@@ -126,12 +127,20 @@ def lifecycles(lines: Sequence[str]) -> list[Lifecycle]:
                 lc.final = body["status"]
         elif body["id"] not in lc.trades:
             fee = body["fee"]
-            lc.trades[body["id"]] = Trade(body["id"], Decimal(body["amount"]), Decimal(body["price"]),
-                                          fee["currency"], Decimal(fee["cost"]), int(body["timestamp"]))
+            lc.trades[body["id"]] = Trade(
+                body["id"],
+                Decimal(body["amount"]),
+                Decimal(body["price"]),
+                fee["currency"],
+                Decimal(fee["cost"]),
+                int(body["timestamp"]),
+            )
+
     # Nautilus needs a slot's orders in generation order (a close sells what the open bought).
     def key(lc: Lifecycle) -> tuple[int, int]:
         cid = decode(lc.client_id)
         return (cid.generation if cid else 0, lc.first_seen)
+
     return sorted(orders.values(), key=key)
 
 
@@ -162,11 +171,31 @@ def build_events(lcs: Sequence[Lifecycle]) -> list[Events]:
             cur = currencies.get(t.fee_currency)
             if cur is None:
                 cur = currencies[t.fee_currency] = Currency.from_str(t.fee_currency)
-            fills.append((level, OrderFilled(
-                TRADER, STRATEGY, INSTRUMENT.id, coid, void, ACCOUNT, TradeId(t.trade_id), pos_id, side,
-                OrderType.LIMIT, INSTRUMENT.make_qty(t.amount), INSTRUMENT.make_price(t.price),
-                INSTRUMENT.quote_currency, Money(t.fee, cur), LiquiditySide.MAKER, UUID4(), t.ts * MS, t.ts * MS,
-            )))
+            fills.append(
+                (
+                    level,
+                    OrderFilled(
+                        TRADER,
+                        STRATEGY,
+                        INSTRUMENT.id,
+                        coid,
+                        void,
+                        ACCOUNT,
+                        TradeId(t.trade_id),
+                        pos_id,
+                        side,
+                        OrderType.LIMIT,
+                        INSTRUMENT.make_qty(t.amount),
+                        INSTRUMENT.make_price(t.price),
+                        INSTRUMENT.quote_currency,
+                        Money(t.fee, cur),
+                        LiquiditySide.MAKER,
+                        UUID4(),
+                        t.ts * MS,
+                        t.ts * MS,
+                    ),
+                )
+            )
         filled = sum((t.amount for t in lc.trades.values()), Decimal(0))
         end: OrderEvent | None = None
         # Cancel/expire only what is still working: Nautilus rejects them on a FILLED order.
@@ -186,9 +215,17 @@ def fresh_plan(events: Sequence[Events]) -> Plan:
     plan: Plan = []
     for lc, pre, fills, end in events:
         side = OrderSide.BUY if lc.side == "buy" else OrderSide.SELL
-        order = LimitOrder(TRADER, STRATEGY, INSTRUMENT.id, ClientOrderId(lc.client_id), side,
-                           INSTRUMENT.make_qty(_quantity(lc)), INSTRUMENT.make_price(lc.price or 0),
-                           UUID4(), lc.ts * MS)
+        order = LimitOrder(
+            TRADER,
+            STRATEGY,
+            INSTRUMENT.id,
+            ClientOrderId(lc.client_id),
+            side,
+            INSTRUMENT.make_qty(_quantity(lc)),
+            INSTRUMENT.make_price(lc.price or 0),
+            UUID4(),
+            lc.ts * MS,
+        )
         plan.append((order, pre, fills, end))
     return plan
 
@@ -233,8 +270,7 @@ def compare(lines: Sequence[str], grid: GridSpec) -> dict[str, Any]:
 
     # The same evidence, de-duplicated (duplicates and replays are identical lines).
     unique = list(dict.fromkeys(lines))
-    parsed = [parse_message(json.loads(line, parse_float=Decimal), "ccxt", grid.instrument).items
-              for line in unique]
+    parsed = [parse_message(json.loads(line, parse_float=Decimal), "ccxt", grid.instrument).items for line in unique]
     n_items = sum(len(items) for items in parsed)
 
     nt_s = ours_s = float("inf")

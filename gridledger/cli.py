@@ -19,6 +19,7 @@ from gridledger.config import ConfigError, load_config
 from gridledger.domain.coid import ClientId, CoidError, decode, encode
 from gridledger.domain.types import Role, Side
 from gridledger.logs import setup_logging
+from gridledger.venues.registry import format_names
 
 # rich_markup_mode=None: help text is printed as written. Rich markup would take "[grid]" in a
 # help string for a style tag and print "TOML config with a  table." (issue 7 item 16).
@@ -35,13 +36,11 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 
-class Format(str, Enum):
-    auto = "auto"
-    ccxt = "ccxt"
-    binance_spot = "binance-spot"
-    binance_usdm = "binance-usdm"
-    okx = "okx"
-    bybit = "bybit"
+# --format choices: "auto" and every format the venue registry declares (a new venue appears
+# here by itself). mypy cannot see members of an Enum built from a computed mapping.
+Format = Enum(  # type: ignore[misc]
+    "Format", {name.replace("-", "_"): name for name in ("auto", *format_names())}, type=str
+)
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -110,7 +109,7 @@ def replay(
     events: list[Path] = typer.Argument(..., help="JSON Lines files, one exchange message per line; - reads standard input."),
     config: Path = typer.Option(..., "--config", "-c", help="TOML config with a [grid] table."),
     db: Optional[Path] = typer.Option(None, "--db", help="SQLite journal: state persists across runs."),
-    fmt: Format = typer.Option(Format.auto, "--format", help="Message format; auto detects per line."),
+    fmt: Format = typer.Option(Format["auto"], "--format", help="Message format; auto detects per line."),
     as_json: bool = typer.Option(False, "--json", help="Print the final state as one JSON object."),
     group_commit: int = typer.Option(1, "--group-commit", min=1, help="Messages per journal transaction."),
     log_level: str = typer.Option("WARNING", "--log-level", help="DEBUG, INFO, WARNING or ERROR (stderr)."),
@@ -290,15 +289,17 @@ def _announce_resume(path: Path, cfg: Any) -> None:
     """Say so when a run continues an existing journal (never creates one: --dry-run must not)."""
     from datetime import datetime, timezone
 
+    from gridledger.ledger.ledger import Ledger
     from gridledger.store.journal import Journal, JournalError
 
     if not path.is_file():
         return
+    ledger = Ledger(cfg.grid.spec())
     try:
-        with Journal.open(path, cfg.grid.spec(), synchronous=cfg.engine.journal_synchronous) as journal:
+        with Journal.open(path, ledger, synchronous=cfg.engine.journal_synchronous) as journal:
             last = journal.last_received_at()
             # Client ids are allocated (and persisted) before an order is sent (R7): one per order.
-            orders = sum(slot.next_gen for slot in journal.ledger.slots.values())
+            orders = sum(slot.next_gen for slot in ledger.slots.values())
     except JournalError as exc:
         fail(str(exc))
     if last is None:
@@ -402,6 +403,10 @@ def journal_compact(
               f"{result.rows_before:,} -> {result.rows_after:,} stored messages", markup=False, soft_wrap=True)
 
 
+# `gridledger backtest`: the command body lives in its own package (issue 9).
+from gridledger.backtest.cli import backtest_command  # noqa: E402
+
+app.command("backtest")(backtest_command)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -19,6 +19,7 @@ from gridledger.config_types import dec, flt, integer, short, text
 from gridledger.domain.coid import MAX_GRID_ID_LEN, CoidError, validate_grid_id
 from gridledger.domain.grid import GridSpec
 from gridledger.domain.instrument import Instrument
+from gridledger.strategy.params import GridParams
 
 MAX_CONFIG_BYTES = 1_000_000  # a config is a few hundred bytes; do not read /dev/zero to the end
 
@@ -88,7 +89,41 @@ class StrategyConfig(_Strict):
     def _bounds(self) -> "StrategyConfig":
         if self.lower_price is not None and self.upper_price is not None and self.lower_price >= self.upper_price:
             raise ValueError("lower_price must be below upper_price")
+        if self.post_only_retries == 0 and not self.taker_fallback and (self.post_only or self.post_only_close):
+            # "Wait after 0 rejections" would mean no post-only order is ever sent.
+            raise ValueError(
+                "post_only_retries must be >= 1 unless taker_fallback is set "
+                "(0 retries without fallback would never place a post-only order)"
+            )
         return self
+
+    def params(self, grid: GridSpec) -> GridParams:
+        """The strategy's parameters for ``grid``: the one place they are built (the rules and
+        defaults are this model's; anchor, interval and direction are the grid's)."""
+        return GridParams(
+            anchor=grid.anchor,
+            interval=grid.interval,
+            quote_per_level=self.quote_per_level,
+            buy_window=self.buy_window,
+            max_open_orders=self.max_open_orders,
+            post_only=self.post_only,
+            post_only_retries=self.post_only_retries,
+            taker_fallback=self.taker_fallback,
+            post_only_close=self.post_only_close,
+            hysteresis=self.hysteresis,
+            lower_price=self.lower_price,
+            upper_price=self.upper_price,
+            direction=grid.direction,
+        )
+
+
+def strategy_params(anchor: Decimal, interval: Decimal, **settings: Any) -> GridParams:
+    """The strategy's parameters for a grid at ``anchor``/``interval`` with these ``[strategy]``
+    settings and the config's defaults for the rest, validated as a config file is (a bad
+    value raises a ``ValueError`` naming it): for tests, benches and tools without a file."""
+    grid = GridSpec(grid_id="params", instrument=Instrument.from_symbol("BTC/USDT"), anchor=anchor,
+                    interval=interval)
+    return StrategyConfig(**settings).params(grid)
 
 
 class EngineConfig(_Strict):
@@ -111,6 +146,27 @@ class EngineConfig(_Strict):
     # Request weight allowed per minute (Binance spot allows 6000 per IP; lower it if other
     # programs share the IP or key). Weights per call: engine/executor.py CALL_WEIGHTS.
     request_weight_per_min: integer(100, 1_000_000) = 6000
+    # Order resolution (engine/resolver.py). An unanswered create may still land: wait this
+    # long before asking about it by client id.
+    unanswered_grace_s: flt(0, 600, "s") = 1.0
+    # REST can lag matching: two "not found" answers this far apart close a never-acknowledged order (R6).
+    not_found_gap_s: flt(0, 3600, "s") = 3.0
+    cancel_debounce_s: flt(0, 3600, "s") = 5.0  # at most one cancel per order per this long
+    # A level whose order the venue refused waits this long, doubling per refusal, up to the cap.
+    level_backoff_s: flt("0.1", 3600, "s") = 5.0
+    level_backoff_max_s: flt("0.1", 86_400, "s") = 600.0
+    # Stream reconnects: this wait doubling to the cap, with jitter x0.5-1.5.
+    stream_backoff_s: flt("0.01", 600, "s") = 0.5
+    stream_backoff_max_s: flt("0.01", 3600, "s") = 30.0
+    # Retries of idempotent calls (queries, cancels): this wait doubling to the cap.
+    call_retry_backoff_s: flt("0.01", 600, "s") = 0.5
+    call_retry_backoff_max_s: flt("0.01", 3600, "s") = 30.0
+    # Trades since the cursor after a restart or reconnect: pages of this many, at most this many pages,
+    # starting this far before the cursor (REST lags the stream; duplicates are free).
+    trade_fetch_page: integer(1, 10_000, "trades") = 500
+    trade_fetch_pages: integer(1, 100_000, "pages") = 100
+    trade_fetch_overlap_s: flt(0, 86_400, "s") = 60.0
+    busy_poll_s: flt("0.01", 60, "s") = 1.0  # housekeeping tick while a query or a crossing is pending
 
 
 class Config(_Strict):

@@ -35,7 +35,8 @@ _URL_QUERY = re.compile(r"\?(?P<query>[^\s\"'<>?]*)")
 # credential keys count here: "timestamp=" alone is also an ordinary log field.
 _BARE_KEYS = r"(?:signature|sign|apikey|api_key|x-mbx-apikey)"
 _BARE_QUERY = re.compile(
-    r"(?<![\w.\-\[\]%/?&=])(?:[\w.\-\[\]%]+=[^\s&\"'<>]*&)*" + _BARE_KEYS
+    r"(?<![\w.\-\[\]%/?&=])(?:[\w.\-\[\]%]+=[^\s&\"'<>]*&)*"
+    + _BARE_KEYS
     + r"=[^\s&\"'<>]*(?:&[\w.\-\[\]%]+=[^\s&\"'<>]*)*",
     re.IGNORECASE,
 )
@@ -76,7 +77,7 @@ def _render(value: Any) -> str:
         return format(value.normalize(), "f") if value else "0"
     if isinstance(value, str):
         return value if value and " " not in value and "=" not in value else json.dumps(value)
-    if hasattr(value, "value") and isinstance(getattr(value, "value"), str):
+    if hasattr(value, "value") and isinstance(value.value, str):
         return value.value
     return str(value)
 

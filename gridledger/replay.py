@@ -12,8 +12,9 @@ from typing import IO, Iterable, Iterator
 
 from gridledger.config import Config
 from gridledger.domain.numbers import InputError
+from gridledger.engine.outcome_log import log_outcomes, log_rejected
 from gridledger.ledger.ledger import Ledger
-from gridledger.ledger.normalize import parse_message
+from gridledger.venues import parse_message
 from gridledger.ledger.outcomes import OutcomeKind
 from gridledger.store.journal import Journal
 
@@ -125,8 +126,9 @@ def replay(
 ) -> ReplayResult:
     """Apply every line; bad lines are REJECTED with their line number and the replay goes on."""
     grid = config.grid.spec()
-    journal = Journal.open(db, grid, synchronous=config.engine.journal_synchronous, group_size=group_commit) if db else None
-    ledger = journal.ledger if journal else Ledger(grid)
+    ledger = Ledger(grid)
+    journal = Journal.open(db, ledger, synchronous=config.engine.journal_synchronous,
+                           group_size=group_commit) if db else None
     result = ReplayResult(ledger)
     before = dict(ledger.counts)
     try:
@@ -154,6 +156,7 @@ def _run(paths, instrument, fmt, ledger: Ledger, journal: Journal | None, result
             # blocks the lines after it (R10). The reason quotes bad values by a prefix only.
             reason = _short(str(exc) if isinstance(exc, InputError) else f"{type(exc).__name__}: {str(exc)[:200]}")
             result.rejections.append(Rejection(source, number, reason))
+            log_rejected(reason, source=source, line=number)  # the ledger only counts it
             if journal is not None:
                 journal.record_rejection(text, reason, source=where, line=number)
             else:
@@ -166,6 +169,7 @@ def _run(paths, instrument, fmt, ledger: Ledger, journal: Journal | None, result
         else:
             outcomes = ledger.apply_all(parsed.items)
             ledger.flush_to_memory()
+        log_outcomes(outcomes, parsed.items)
         for out in outcomes:
             if out.kind is OutcomeKind.REJECTED:
                 result.rejections.append(Rejection(source, number, _short(out.reason)))

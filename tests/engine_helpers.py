@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal as D
 from pathlib import Path
-from typing import Iterable
 
 from gridledger.config import Config, parse_config
 from gridledger.engine.runtime import GridEngine
@@ -12,6 +12,7 @@ from gridledger.exchange.sim.exchange import SimConfig, SimExchange
 from gridledger.exchange.sim.faults import StreamFaults
 from gridledger.exchange.sim.matching import SimMarketSpec
 from gridledger.exchange.sim.prices import Tick
+from gridledger.ledger.ledger import Ledger
 from gridledger.store.journal import Journal
 
 START = 1_767_225_600_000
@@ -45,5 +46,5 @@ def venue(ticks: Iterable[Tick], **kw) -> SimExchange:
 
 
 def engine(sim: SimExchange, db: Path, cfg: Config | None = None, **kw) -> GridEngine:
-    journal = Journal.open(db, (cfg or config()).grid.spec(), synchronous="OFF")
+    journal = Journal.open(db, Ledger((cfg or config()).grid.spec()), synchronous="OFF")
     return GridEngine(sim, journal, cfg or config(), now_ms=sim.now_ms, **kw)

@@ -12,10 +12,11 @@ from pathlib import Path
 from gridledger.config import Config, load_config
 from gridledger.domain.grid import GridSpec
 from gridledger.domain.instrument import Instrument
+from gridledger.ledger.ledger import Ledger
 from gridledger.ledger.report import ledger_state
-from gridledger.testkit.synthetic import binance_reports, generate_history, interleave, with_faults
 from gridledger.replay import replay
 from gridledger.store.journal import Journal
+from gridledger.testkit.synthetic import binance_reports, generate_history, interleave, with_faults
 
 GRID = GridSpec("cli1", Instrument.from_symbol("BTC/USDT"), Decimal("30000"), Decimal("50"))
 GRID_TOML = '[grid]\nid = "cli1"\nsymbol = "BTC/USDT"\nanchor = "30000"\ninterval = "50"\n'
@@ -49,7 +50,7 @@ def replay_into(db: Path, cfg: Config, *paths: Path) -> dict[str, int]:
 
 
 def state_of(db: Path) -> dict:
-    with Journal.open(db, GRID, synchronous="OFF") as j:
+    with Journal.open(db, Ledger(GRID), synchronous="OFF") as j:
         doc = ledger_state(j.ledger)
     return {k: doc[k] for k in STATE_KEYS}
 

@@ -11,9 +11,11 @@ from decimal import Decimal as D
 from pathlib import Path
 
 from engine_helpers import START, config, engine, path, venue
+
 from gridledger.domain.types import OrderStatus, Role, Side
 from gridledger.exchange.sim.clock import run_virtual
 from gridledger.ledger.evidence import OrderEvidence
+from gridledger.ledger.ledger import Ledger
 from gridledger.store.journal import Journal
 
 GRID = config().grid.spec()
@@ -31,7 +33,7 @@ def overfill(journal: Journal, level: int = -1, order_id: str = "77") -> str:
 
 
 def reopen(db: Path) -> Journal:
-    return Journal.open(db, GRID, synchronous="OFF")
+    return Journal.open(db, Ledger(GRID), synchronous="OFF")
 
 
 def test_overfill_anomaly_survives_reopen_and_a_replay_does_not_repeat_it(tmp_path):

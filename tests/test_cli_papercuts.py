@@ -191,14 +191,15 @@ def test_paper_says_when_it_resumes_a_session(tmp_path):
 
 def test_live_says_when_it_resumes_its_journal(tmp_path):
     from gridledger.config import load_config
-    from gridledger.ledger.normalize import parse_message
+    from gridledger.ledger.ledger import Ledger
     from gridledger.store.journal import Journal
+    from gridledger.venues import parse_message
 
     config = write(tmp_path / "live.toml", GRID + EXCHANGE)
     cfg = load_config(config)
     grid = cfg.grid.spec()
     lines = _events().splitlines()[:6]
-    with Journal.open(tmp_path / "live.db", grid, synchronous="NORMAL") as journal:
+    with Journal.open(tmp_path / "live.db", Ledger(grid), synchronous="NORMAL") as journal:
         for n, line in enumerate(lines):
             items = parse_message(json.loads(line, parse_float=Decimal), "auto", grid.instrument, source="t").items
             journal.apply_message(line, items, source="ws:orders", received_at=1_767_225_600_000 + n)

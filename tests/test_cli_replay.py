@@ -15,7 +15,12 @@ from gridledger.cli import app
 from gridledger.domain.grid import GridSpec
 from gridledger.domain.instrument import Instrument
 from gridledger.testkit.synthetic import (
-    binance_reports, ccxt_structures, generate_history, ground_truth, interleave, with_faults,
+    binance_reports,
+    ccxt_structures,
+    generate_history,
+    ground_truth,
+    interleave,
+    with_faults,
 )
 
 GRID = GridSpec("cli1", Instrument.from_symbol("BTC/USDT"), Decimal("30000"), Decimal("50"))
@@ -58,8 +63,9 @@ def test_replay_gives_the_ground_truth_and_a_second_run_changes_nothing(tmp_path
         streams = [binance_reports(GRID, o, ids) for o in history]
     else:
         streams = [ccxt_structures(GRID, o) for o in history]
-    messages = with_faults(rng, interleave(rng, streams), duplicate_p=0.3, reorder_window=5, replay_every=40,
-                           replay_last=10)
+    messages = with_faults(
+        rng, interleave(rng, streams), duplicate_p=0.3, reorder_window=5, replay_every=40, replay_last=10
+    )
     events = write_lines(tmp_path / "events.jsonl", messages)
     config = write_config(tmp_path)
     db = tmp_path / "j.db"
@@ -75,7 +81,7 @@ def test_replay_gives_the_ground_truth_and_a_second_run_changes_nothing(tmp_path
         assert set(slot) >= {"level", "price", "qty", "cost", "realized_pnl", "status"}
         assert all(isinstance(slot[k], str) for k in ("price", "qty", "cost", "realized_pnl"))
     second = replay_json(str(events), "--config", str(config), "--db", str(db))
-    assert {k: v for k, v in second["outcomes"].items() if v} .keys() <= {"DUPLICATE", "STALE"}
+    assert {k: v for k, v in second["outcomes"].items() if v}.keys() <= {"DUPLICATE", "STALE"}
     for key in ("position", "realized_pnl", "fees", "slots"):
         assert second[key] == first[key]
     # Without --db the file replays in memory and gives the same state.
@@ -124,7 +130,10 @@ def test_replay_table_output_and_errors(tmp_path, history):
     assert result.exit_code == 2 and "grid.anchor" in result.output
     # A journal made for another grid is refused, not mixed.
     db = tmp_path / "j.db"
-    assert runner.invoke(app, ["replay", str(events), "--config", str(write_config(tmp_path)), "--db", str(db)]).exit_code == 0
+    assert (
+        runner.invoke(app, ["replay", str(events), "--config", str(write_config(tmp_path)), "--db", str(db)]).exit_code
+        == 0
+    )
     other = write_config(tmp_path, anchor="31000")
     result = runner.invoke(app, ["replay", str(events), "--config", str(other), "--db", str(db)])
     assert result.exit_code == 2 and "anchor" in result.output
@@ -132,12 +141,32 @@ def test_replay_table_output_and_errors(tmp_path, history):
 
 def test_coid_commands(tmp_path):
     config = write_config(tmp_path)
-    result = runner.invoke(app, ["coid", "encode", "--config", str(config), "--level", "-3", "--side", "sell",
-                                 "--role", "close", "--generation", "12"])
+    result = runner.invoke(
+        app,
+        [
+            "coid",
+            "encode",
+            "--config",
+            str(config),
+            "--level",
+            "-3",
+            "--side",
+            "sell",
+            "--role",
+            "close",
+            "--generation",
+            "12",
+        ],
+    )
     assert result.exit_code == 0
     cid = result.stdout.strip()
     result = runner.invoke(app, ["coid", "decode", cid, "--json"])
-    assert json.loads(result.stdout) == {"grid_id": "cli1", "level": -3, "side": "sell", "role": "close",
-                                         "generation": 12}
+    assert json.loads(result.stdout) == {
+        "grid_id": "cli1",
+        "level": -3,
+        "side": "sell",
+        "role": "close",
+        "generation": 12,
+    }
     result = runner.invoke(app, ["coid", "decode", "web_12345"])
     assert result.exit_code == 1 and "not a gridledger client order id" in result.output

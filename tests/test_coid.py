@@ -33,11 +33,11 @@ def test_a_changed_character_is_not_read_as_ours(cid, data):
     text = encode(cid)
     i = data.draw(st.integers(0, len(text) - 1))
     ch = data.draw(st.sampled_from(string.ascii_letters + string.digits).filter(lambda c: c != text[i]))
-    changed = text[:i] + ch + text[i + 1:]
+    changed = text[:i] + ch + text[i + 1 :]
     got = decode(changed)
     # The check digit catches every single-character change of an id (or it decodes to a
     # different, valid id only when the change kept the checksum, which the weights prevent).
-    assert got is None or got != cid and encode(got) == changed
+    assert got is None or (got != cid and encode(got) == changed)
 
 
 @given(st.text(max_size=40))
@@ -50,7 +50,7 @@ def test_length_digits_that_point_past_the_end_are_not_ours():
     text = encode(ClientId("000000000000", 0, Side.BUY, Role.OPEN, 0))
     for i in range(len(text)):
         for ch in "0lzZ":
-            changed = text[:i] + ch + text[i + 1:]
+            changed = text[:i] + ch + text[i + 1 :]
             got = decode(changed)  # must not raise (an "l" length digit once made it IndexError)
             assert got is None or encode(got) == changed
 
@@ -60,8 +60,11 @@ def test_examples_and_limits():
     assert decode(encode(cid)) == cid
     assert decode("web_1a2b3c") is None and decode("") is None and decode(None) is None
     assert decode("x-" + encode(cid)) is None
-    for bad in (ClientId("bad-id", 0, Side.BUY, Role.OPEN, 0), ClientId("a" * 13, 0, Side.BUY, Role.OPEN, 0),
-                ClientId("abcdefghijkl", -(36**6 - 1), Side.SELL, Role.CLOSE, 36**12)):
+    for bad in (
+        ClientId("bad-id", 0, Side.BUY, Role.OPEN, 0),
+        ClientId("a" * 13, 0, Side.BUY, Role.OPEN, 0),
+        ClientId("abcdefghijkl", -(36**6 - 1), Side.SELL, Role.CLOSE, 36**12),
+    ):
         try:
             encode(bad)
         except CoidError:

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from gridledger.config import ConfigError, EngineConfig, GridConfig, StrategyConfig, load_config, parse_config
@@ -55,8 +56,11 @@ def test_every_numeric_setting_has_a_range():
 
 @pytest.mark.parametrize("model_name,name,rng,kind", BOUNDED, ids=[f"{m}.{n}" for m, n, _, _ in BOUNDED])
 def test_bounds_are_enforced(model_name, name, rng, kind):
-    inside_lo = rng.lo + (Decimal(1) if kind is int else rng.lo.copy_abs() / 1000 or Decimal("1e-13")) \
-        if rng.lo_open else rng.lo
+    inside_lo = (
+        rng.lo + (Decimal(1) if kind is int else rng.lo.copy_abs() / 1000 or Decimal("1e-13"))
+        if rng.lo_open
+        else rng.lo
+    )
     inside_hi = rng.hi - (rng.hi / 1000) if rng.hi_open else rng.hi
     for x in (inside_lo, inside_hi):
         _validate(model_name, name, _value(rng, kind, x))
@@ -70,8 +74,9 @@ def test_bounds_are_enforced(model_name, name, rng, kind):
 
 def test_toml_floats_reach_money_fields_exactly(tmp_path):
     path = tmp_path / "c.toml"
-    path.write_text('[grid]\nid = "c1"\nsymbol = "BTC/USDT"\nanchor = 30000.1\ninterval = 0.1\n'
-                    '[strategy]\nquote_per_level = 0.3\n')
+    path.write_text(
+        '[grid]\nid = "c1"\nsymbol = "BTC/USDT"\nanchor = 30000.1\ninterval = 0.1\n[strategy]\nquote_per_level = 0.3\n'
+    )
     cfg = load_config(path)
     assert cfg.grid.interval == Decimal("0.1") and cfg.grid.anchor == Decimal("30000.1")
     assert cfg.strategy.quote_per_level == Decimal("0.3")
@@ -109,8 +114,9 @@ def test_relative_price_files_resolve_against_the_config_folder(tmp_path, monkey
     folder.mkdir()
     (folder / "prices.csv").write_text("timestamp_ms,open,high,low,close,volume\n")
     path = folder / "c.toml"
-    path.write_text('[grid]\nid = "c1"\nsymbol = "BTC/USDT"\nanchor = "1"\ninterval = "1"\n'
-                    '[paper]\ncandles_csv = "prices.csv"\n')
+    path.write_text(
+        '[grid]\nid = "c1"\nsymbol = "BTC/USDT"\nanchor = "1"\ninterval = "1"\n[paper]\ncandles_csv = "prices.csv"\n'
+    )
     monkeypatch.chdir(tmp_path)  # elsewhere: the old code looked for ./prices.csv here
     cfg = load_config(path)
     ps = paper_settings(cfg.paper)
@@ -122,8 +128,17 @@ def test_relative_price_files_resolve_against_the_config_folder(tmp_path, monkey
         path.write_text(path.read_text().replace(f'"{bad}"', '"prices.csv"'))
 
 
-@pytest.mark.parametrize("text,ms", [("90s", 90_000), ("30m", 1_800_000), ("12h", 43_200_000), ("1d", 86_400_000),
-                                     ("2w", 1_209_600_000), ("1.5h", 5_400_000)])
+@pytest.mark.parametrize(
+    "text,ms",
+    [
+        ("90s", 90_000),
+        ("30m", 1_800_000),
+        ("12h", 43_200_000),
+        ("1d", 86_400_000),
+        ("2w", 1_209_600_000),
+        ("1.5h", 5_400_000),
+    ],
+)
 def test_durations_accept_weeks(text, ms):
     assert parse_duration(text) == ms
 
@@ -146,8 +161,14 @@ def test_exchange_table_is_mandatory_and_names_the_venue():
     assert s.venue(sandbox=True) == "binance, sandbox/testnet"
     local = exchange_settings({"id": "binance", "endpoint": "http://127.0.0.1:9"})
     assert local.venue(sandbox=False) == "binance, endpoint http://127.0.0.1:9"
-    for bad in ({"api_key_env": ""}, {"api_key_env": "NOT VALID"}, {"endpoint": "http://x\n"},
-                {"endpoint": "ftp://x"}, {"journal": ""}, {"id": "no-such-venue"}):
+    for bad in (
+        {"api_key_env": ""},
+        {"api_key_env": "NOT VALID"},
+        {"endpoint": "http://x\n"},
+        {"endpoint": "ftp://x"},
+        {"journal": ""},
+        {"id": "no-such-venue"},
+    ):
         with pytest.raises(ConfigError):
             exchange_settings({"id": "binance", **bad})
 
@@ -179,12 +200,26 @@ def test_chaos_downtimes_and_paper_consistency():
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(value=st.one_of(st.text(max_size=30), st.floats(), st.integers(), st.decimals(), st.booleans(), st.none(),
-                       st.lists(st.integers(), max_size=3)))
+@given(
+    value=st.one_of(
+        st.text(max_size=30),
+        st.floats(),
+        st.integers(),
+        st.decimals(),
+        st.booleans(),
+        st.none(),
+        st.lists(st.integers(), max_size=3),
+    )
+)
 def test_any_value_is_accepted_within_range_or_refused_as_a_config_error(value):
     """Whatever a config holds, the loader answers a Config or a ConfigError, nothing else."""
-    for table, key in (("grid", "anchor"), ("grid", "account"), ("strategy", "buy_window"),
-                       ("engine", "reconcile_every_s"), ("engine", "drift_tolerance")):
+    for table, key in (
+        ("grid", "anchor"),
+        ("grid", "account"),
+        ("strategy", "buy_window"),
+        ("engine", "reconcile_every_s"),
+        ("engine", "drift_tolerance"),
+    ):
         data = {"grid": dict(GRID)}
         data.setdefault(table, {})[key] = value
         try:

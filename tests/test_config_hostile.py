@@ -28,8 +28,14 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def run_cli(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gridledger.cli", *args], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=GUARD_S, env=env or _env())
+    return subprocess.run(
+        [sys.executable, "-m", "gridledger.cli", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=GUARD_S,
+        env=env or _env(),
+    )
 
 
 def assert_one_line_exit_2(done: subprocess.CompletedProcess[str], *needles: str) -> None:
@@ -58,7 +64,7 @@ def grid_with(**values: str) -> str:
 
 # --------------------------------------------------------------------------- replay
 REPLAY_CASES = {
-    "invalid utf-8": (GRID.encode() + b'[strategy]\nbuy_window = 3 # \xff\xfe\n', "not UTF-8"),
+    "invalid utf-8": (GRID.encode() + b"[strategy]\nbuy_window = 3 # \xff\xfe\n", "not UTF-8"),
     "5000-deep nesting": (GRID + "x = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
     "anchor 1e999999999": (grid_with(anchor='"1e999999999"'), "grid.anchor"),
     "interval float 1e400": (grid_with(interval="1e400"), "grid.interval"),
@@ -126,8 +132,10 @@ def test_paper_refuses_the_shared_tables_too(tmp_path, case):
 LIVE_CASES = {
     "no [exchange] table": (GRID, "[exchange] table is missing"),
     "[exchange] without id": (GRID + '[exchange]\nendpoint = "http://127.0.0.1:9"\n', "[exchange] id"),
-    "reconcile_every_s 1e-300": (GRID + EXCHANGE + "[engine]\nreconcile_every_s = 1e-300\n",
-                                 "engine.reconcile_every_s"),
+    "reconcile_every_s 1e-300": (
+        GRID + EXCHANGE + "[engine]\nreconcile_every_s = 1e-300\n",
+        "engine.reconcile_every_s",
+    ),
     "reconcile_every_s inf": (GRID + EXCHANGE + "[engine]\nreconcile_every_s = inf\n", "engine.reconcile_every_s"),
     "drift_tolerance -1": (GRID + EXCHANGE + '[engine]\ndrift_tolerance = "-1"\n', "engine.drift_tolerance"),
     "metrics_port 1e20": (GRID + EXCHANGE + "[engine]\nmetrics_port = 1e20\n", "engine.metrics_port"),

@@ -15,8 +15,8 @@ from gridledger.domain.grid import GridSpec
 from gridledger.domain.instrument import Instrument
 from gridledger.domain.types import OrderStatus, Role, Side
 from gridledger.ledger.ledger import Ledger
-from gridledger.ledger.normalize import parse_message
 from gridledger.ledger.outcomes import OutcomeKind as K
+from gridledger.venues import parse_message
 
 FIXTURES = Path(__file__).parent / "fixtures" / "venues"
 

@@ -10,6 +10,7 @@ from engine_helpers import BALANCES, START, engine, path, venue
 from gridledger.domain.types import OrderStatus, Role, Side
 from gridledger.exchange.sim.clock import run_virtual
 from gridledger.exchange.sim.faults import StreamFaults
+from gridledger.ledger.ledger import Ledger
 from gridledger.paper.audit import audit
 from gridledger.store.journal import Journal
 from gridledger.strategy import Cancel, Place
@@ -83,9 +84,9 @@ def test_post_only_rejection_is_evidence_and_counts_toward_retries(tmp_path):
         await sim.start()
         eng = engine(sim, tmp_path / "j.db")
         await eng.prepare()
-        eng._ready = True
+        eng.mark_ready()
         # A post-only buy above the market would take liquidity: the venue refuses it.
-        await eng._place(Place(level=1, side=Side.BUY, role=Role.OPEN, price=D("30100"), amount=D("0.001"),
+        await eng.orders.place(Place(level=1, side=Side.BUY, role=Role.OPEN, price=D("30100"), amount=D("0.001"),
                                post_only=True))
         assert eng.stats.post_only_rejects == 1
         assert eng.state.rejects(1) == 1
@@ -106,15 +107,15 @@ def test_cancel_of_an_order_that_filled_meanwhile_asks_the_exchange(tmp_path):
         await sim.start()
         eng = engine(sim, tmp_path / "j.db")
         await eng.prepare()
-        eng._ready = True
-        await eng._place(Place(level=-1, side=Side.BUY, role=Role.OPEN, price=D("29900"), amount=D("0.003"),
+        eng.mark_ready()
+        await eng.orders.place(Place(level=-1, side=Side.BUY, role=Role.OPEN, price=D("29900"), amount=D("0.003"),
                                post_only=True))
         rec = eng.ledger.live_orders()[0]
         sim.stream.disconnect()  # the fill will not be seen on the stream
         await asyncio.sleep(30)
         assert sim.core.get_order(rec.client_id).filled == D("0.003")
-        await eng._cancel(Cancel(level=-1, client_id=rec.client_id, reason="test"))
-        await eng._answer_queries()
+        await eng.orders.cancel(Cancel(level=-1, client_id=rec.client_id, reason="test"))
+        await eng.answer_queries()
         rec = eng.ledger.order(rec.client_id)
         assert rec.status is OrderStatus.FILLED and rec.filled == D("0.003")
         assert eng.ledger.position == D("0.003") - D("0.000003")  # base fee on the buy
@@ -170,10 +171,10 @@ def test_drift_pauses_opening_orders_until_it_is_resolved(tmp_path):
         sim.core.deposit("BTC", D("0.5"))  # not the grid's doing: drift
         await eng.reconcile("test")
         await eng.reconcile("test")
-        assert eng._drift_paused and eng.paused and eng.drift.base_drift == D("0.5")
+        assert eng.drift_paused and eng.paused and eng.drift.base_drift == D("0.5")
         placed = eng.stats.placed
         for rec in eng.ledger.live_orders():  # free the slots: a running grid would refill them
-            await eng._cancel(Cancel(rec.level, rec.client_id, "test"), force=True)
+            await eng.orders.cancel(Cancel(rec.level, rec.client_id, "test"), force=True)
         await asyncio.sleep(20)
         assert eng.stats.placed == placed  # paused: no opening orders
         sim.core.deposit("BTC", D("-0.5"))
@@ -217,7 +218,7 @@ def test_order_never_received_by_the_exchange_is_closed_by_evidence_only(tmp_pat
         await sim.start()
         eng = engine(sim, tmp_path / "j.db")
         await eng.prepare()
-        eng._ready = True
+        eng.mark_ready()
         rec = eng.ledger.new_order(-1, Side.BUY, Role.OPEN, D("0.003"), D("29900"))
         eng.journal.record_intent("lost in transit")
         await eng.query(rec)
@@ -249,7 +250,7 @@ def test_drift_of_a_linear_contract_is_measured_on_the_position(tmp_path):
 
     async def scenario():
         ex = Perp()
-        journal = Journal.open(tmp_path / "j.db", cfg.grid.spec(), synchronous="OFF")
+        journal = Journal.open(tmp_path / "j.db", Ledger(cfg.grid.spec()), synchronous="OFF")
         eng = GridEngine(ex, journal, cfg, now_ms=lambda: 0)
         assert (await eng.check_drift()).base_drift == 0  # the baseline is set on first sight
         from gridledger.domain.coid import ClientId, encode

@@ -22,11 +22,11 @@ from gridledger.domain.instrument import Instrument
 from gridledger.domain.types import OrderStatus, Role, Side
 from gridledger.ledger.evidence import OrderEvidence, TradeEvidence
 from gridledger.ledger.ledger import Ledger
-from gridledger.ledger.normalize import parse_message
 from gridledger.ledger.records import OrderRecord
-from gridledger.testkit.synthetic import Fill, OrderTruth, venue_messages
 from gridledger.store.codec import record_from_json, record_to_json
 from gridledger.store.journal import Journal
+from gridledger.testkit.synthetic import Fill, OrderTruth, venue_messages
+from gridledger.venues import parse_message
 
 SPOT = GridSpec("t1", Instrument.from_symbol("BTC/USDT"), D("30000"), D("100"))
 LINEAR = GridSpec("t1", Instrument.from_symbol("BTC/USDT:USDT"), D("30000"), D("100"))
@@ -156,7 +156,7 @@ def test_fee_less_trades_of_the_same_quantity_take_the_snapshot_fees():
     # TRADE_LITE / execution.fast / OKX fills carry no fee: they do not account for the fees,
     # and a snapshot of the same filled that carries its cumulative fee is the better source.
     lite = [fill("t1", None), fill("t2", None)]
-    for items in (lite + [M_S2], [M_S2] + lite, [lite[0], M_S2, lite[1]]):
+    for items in ([*lite, M_S2], [M_S2, *lite], [lite[0], M_S2, lite[1]]):
         led = run(items)
         rec = led.order(BUY)
         assert rec.effective()[2] == (("USDT", D("-0.00598")),)
@@ -289,16 +289,16 @@ def test_codec_round_trips_the_kept_snapshot_and_reads_old_records():
 def test_journal_reopen_keeps_falling_fees_and_replays_change_nothing():
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "j.db"
-        j = Journal.open(db, SPOT, synchronous="OFF")
+        j = Journal.open(db, Ledger(SPOT), synchronous="OFF")
         for i, ev in enumerate([T_S1, T_S2]):
             j.apply_message(f"m{i}", [ev])
         j.close()
-        j = Journal.open(db, SPOT, synchronous="OFF")
+        j = Journal.open(db, Ledger(SPOT), synchronous="OFF")
         try:
             assert j.ledger.fees() == {"USDT": D("0.02691")}
             outs = j.apply_message("replay", [T_S1, T_T1, T_T2, T_S2])
             assert j.ledger.fees() == {"USDT": D("0.02691")}
             assert j.ledger.slots[-1].state.cost == D("59.82691")
-            assert [o.kind.value for o in outs][0] in ("DUPLICATE", "STALE")
+            assert next(o.kind.value for o in outs) in ("DUPLICATE", "STALE")
         finally:
             j.close()

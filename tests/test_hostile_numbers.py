@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from venue_messages import FIELDS, FORMATS, INSTRUMENT, fill_message
 
 from gridledger.domain.coid import ClientId, encode
 from gridledger.domain.grid import GridSpec
@@ -28,10 +29,8 @@ from gridledger.domain.numbers import InputError
 from gridledger.domain.types import Role, Side
 from gridledger.ledger.evidence import TradeEvidence
 from gridledger.ledger.ledger import Ledger
-from gridledger.ledger.normalize import parse_message
 from gridledger.ledger.outcomes import OutcomeKind
-
-from venue_messages import FIELDS, FORMATS, INSTRUMENT, fill_message
+from gridledger.venues import parse_message
 
 BUY = encode(ClientId("cli1", -1, Side.BUY, Role.OPEN, 0))
 SELL = encode(ClientId("cli1", -1, Side.SELL, Role.CLOSE, 1))

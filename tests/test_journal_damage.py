@@ -21,10 +21,11 @@ import pytest
 from gridledger.domain.grid import GridSpec
 from gridledger.domain.instrument import Instrument
 from gridledger.ledger.evidence import TradeEvidence
+from gridledger.ledger.ledger import Ledger
 from gridledger.ledger.report import ledger_state
-from gridledger.testkit.synthetic import generate_history, interleave, order_evidence
 from gridledger.store.errors import JournalError
 from gridledger.store.journal import Journal
+from gridledger.testkit.synthetic import generate_history, interleave, order_evidence
 
 GRID = GridSpec("cli1", Instrument.from_symbol("BTC/USDT"), Decimal("30000"), Decimal("50"))
 GRID_TOML = '[grid]\nid = "cli1"\nsymbol = "BTC/USDT"\nanchor = "30000"\ninterval = "50"\n'
@@ -44,7 +45,7 @@ def build_journal(db: Path) -> dict:
         if newest[o.level] == i:  # stays live and unfolded: only its first trade arrives
             evs = [e for e in evs if isinstance(e, TradeEvidence)][:1] or evs[:1]
         streams.append(evs)
-    with Journal.open(db, GRID, synchronous="OFF") as j:
+    with Journal.open(db, Ledger(GRID), synchronous="OFF") as j:
         for i, ev in enumerate(interleave(rng, streams)):
             j.apply_message(f"m{i}", [ev])
         return ledger_state(j.ledger)
@@ -65,7 +66,7 @@ def test_flipped_bits_open_with_the_same_state_or_are_refused(tmp_path):
         copy.parent.mkdir()
         copy.write_bytes(bytes(buf))
         try:
-            with Journal.open(copy, GRID, synchronous="OFF") as j:
+            with Journal.open(copy, Ledger(GRID), synchronous="OFF") as j:
                 state = ledger_state(j.ledger)
         except JournalError as exc:
             assert "\n" not in str(exc)
@@ -86,16 +87,16 @@ def test_a_damaged_value_in_a_checksummed_row_is_named(tmp_path):
         conn.execute("UPDATE slots SET base = ? WHERE level = ?", (base.replace('"0.0', '"0.1', 1), level))
     with pytest.raises(JournalError, match=rf"damaged \(a slots row \(level '{level}'\) fails its checksum\).*"
                                            "journal export"):
-        Journal.open(db, GRID)
+        Journal.open(db, Ledger(GRID))
 
 
 def test_a_journal_of_a_newer_schema_is_refused(tmp_path):
     db = tmp_path / "j.db"
-    Journal.open(db, GRID).close()
+    Journal.open(db, Ledger(GRID)).close()
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE meta SET value = '9' WHERE key = 'schema_version'")
-    with pytest.raises(JournalError, match="schema version 9.*newer gridledger"):
-        Journal.open(db, GRID)
+    with pytest.raises(JournalError, match=r"schema version 9.*newer gridledger"):
+        Journal.open(db, Ledger(GRID))
 
 
 # ---------------------------------------------------------------------------- the CLI

@@ -12,14 +12,23 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-from gridledger.domain.types import OrderStatus, Side
-from gridledger.ledger.evidence import OrderEvidence
-from gridledger.store.journal import Journal
-from gridledger.store.schema import file_size
 from journal_helpers import (
-    GRID, config, downgrade_to_v1, replay_into, state_of, stored_rows, venue_stream, write_lines,
+    GRID,
+    config,
+    downgrade_to_v1,
+    replay_into,
+    state_of,
+    stored_rows,
+    venue_stream,
+    write_lines,
 )
 from ledger_helpers import cid
+
+from gridledger.domain.types import OrderStatus, Side
+from gridledger.ledger.evidence import OrderEvidence
+from gridledger.ledger.ledger import Ledger
+from gridledger.store.journal import Journal
+from gridledger.store.schema import file_size
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
@@ -48,7 +57,7 @@ def test_export_leaves_out_intents_engine_errors_and_rejections(tmp_path):
     config_path, cfg = config(tmp_path)
     db = tmp_path / "engine.db"
     buy = cid(-1)
-    with Journal.open(db, GRID, synchronous="OFF") as j:
+    with Journal.open(db, Ledger(GRID), synchronous="OFF") as j:
         j.record_intent(json.dumps({"place": buy, "level": -1, "side": "buy"}))
         j.record_rejection('{"bad": 1}', "cannot tell the message format", source="ws:orders")
         j.apply_message(json.dumps({"error": "InvalidOrder", "clientOrderId": buy}), [OrderEvidence(
@@ -99,7 +108,7 @@ def test_a_version_1_journal_is_migrated_and_compacted_to_the_same_state(tmp_pat
     assert f"{5 * rows:,} -> {rows:,} stored messages" in done.stdout, done.stdout
     assert stored_rows(db) == rows and file_size(db) < size_v1 / 2
     assert state_of(db) == state
-    with Journal.open(db, GRID) as j:  # the counts of what was dropped survive in the counters
+    with Journal.open(db, Ledger(GRID)) as j:  # the counts of what was dropped survive in the counters
         assert sum(n for (o, _), n in j.counters().items() if o == "DUPLICATE") >= 4 * rows
 
 
@@ -126,7 +135,7 @@ def test_compact_keeps_the_state_and_refuses_while_the_journal_is_held(tmp_path)
 def _slots(db: Path, grid) -> dict:
     from gridledger.ledger.report import ledger_state
 
-    with Journal.open(db, grid) as j:
+    with Journal.open(db, Ledger(grid)) as j:
         doc = ledger_state(j.ledger)
     slots = {s["level"]: (s["qty"], s["cost"], s["realized_pnl"], s["round_trips"]) for s in doc["slots"]}
     return {"slots": slots, **{k: doc[k] for k in ("position", "realized_pnl", "fees", "parked", "anomalies")}}

@@ -12,11 +12,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from ledger_helpers import GRID, cid, trade
 
+from gridledger.ledger.ledger import Ledger
 from gridledger.store import lock as journal_lock
 from gridledger.store.errors import JournalError
 from gridledger.store.journal import Journal
-from ledger_helpers import GRID, cid, trade
 
 GRID_TOML = '[grid]\nid = "cli1"\nsymbol = "BTC/USDT"\nanchor = "30000"\ninterval = "50"\n'
 FILL = {"kind": "trade", "trade": {"id": "t1", "order": "9", "clientOrderId": None, "symbol": "BTC/USDT",
@@ -29,9 +30,10 @@ HOLDER = r"""
 import sys
 from gridledger.config import load_config
 from gridledger.store import lock
+from gridledger.ledger.ledger import Ledger
 from gridledger.store.journal import Journal
 mode, config, db = sys.argv[1:4]
-held = Journal.open(db, load_config(config).grid.spec()) if mode == "journal" else lock.acquire(db)
+held = Journal.open(db, Ledger(load_config(config).grid.spec())) if mode == "journal" else lock.acquire(db)
 print("ready", flush=True)
 sys.stdin.read()
 """
@@ -103,8 +105,8 @@ def test_a_holder_that_closes_releases_the_lock_for_other_processes(files):
 
 def test_in_process_opens_share_the_lock_and_release_it_on_close(tmp_path):
     db = tmp_path / "j.db"
-    first = Journal.open(db, GRID, synchronous="OFF")
-    again = Journal.open(db, GRID, synchronous="OFF")  # the paper session's reopen after a simulated kill
+    first = Journal.open(db, Ledger(GRID), synchronous="OFF")
+    again = Journal.open(db, Ledger(GRID), synchronous="OFF")  # the paper session's reopen after a simulated kill
     first.abandon()
     again.apply_message("fill", [trade(cid(-1), "9", "t1", "0.5")])
     again.close()
@@ -119,7 +121,7 @@ def test_refusal_is_a_journal_error_with_the_holder(files):
     holder = start_holder("lock", config, db)
     try:
         with pytest.raises(JournalError, match=rf"pid {holder.pid} on host .+ since \d{{4}}-"):
-            Journal.open(db, GRID)
+            Journal.open(db, Ledger(GRID))
     finally:
         holder.stdin.close()
         holder.wait()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 
+from journal_helpers import GRID, config, replay_into, state_of, stored_rows, venue_stream, write_lines
+
+from gridledger.ledger.ledger import Ledger
 from gridledger.store.journal import REJECTED_RAW_CAP, Journal
 from gridledger.store.schema import file_size
-from journal_helpers import GRID, config, replay_into, state_of, stored_rows, venue_stream, write_lines
 
 
 def test_replaying_the_same_stream_five_times_keeps_the_size_and_counts_every_duplicate(tmp_path):
@@ -23,7 +25,7 @@ def test_replaying_the_same_stream_five_times_keeps_the_size_and_counts_every_du
     assert stored_rows(db) == rows_1  # version 1 stored 5x the rows
     assert file_size(db) <= 1.1 * size_1
     assert state_of(db) == state_1
-    with Journal.open(db, GRID) as j:
+    with Journal.open(db, Ledger(GRID)) as j:
         counters = j.counters()
         assert j.entries() == 5 * sum(1 for line in events.read_text().splitlines() if line)
     assert sum(counters.values()) == 5 * items  # every delivery counted, by outcome and source
@@ -54,15 +56,15 @@ def test_a_rejected_line_keeps_a_bounded_prefix_its_length_and_hash_once(tmp_pat
     conn.close()
     assert rows == [(huge[:REJECTED_RAW_CAP], len(huge), hashlib.sha256(huge.encode()).hexdigest())]
     assert file_size(db) < 100_000
-    with Journal.open(db, GRID) as j:
+    with Journal.open(db, Ledger(GRID)) as j:
         assert j.counters() == {("REJECTED", "replay"): 3}
 
 
 def test_intents_are_kept_and_counted(tmp_path):
     db = tmp_path / "j.db"
-    with Journal.open(db, GRID, synchronous="OFF") as j:
+    with Journal.open(db, Ledger(GRID), synchronous="OFF") as j:
         j.record_intent('{"place": "x"}', received_at=5)
         j.record_intent('{"place": "y"}', received_at=7)
         assert j.entries() == 2 and j.last_received_at() == 7
-    with Journal.open(db, GRID, synchronous="OFF") as j:
+    with Journal.open(db, Ledger(GRID), synchronous="OFF") as j:
         assert j.stored_entries() == 2 and j.counters() == {("INTENT", "intent"): 2} and j.last_received_at() == 7

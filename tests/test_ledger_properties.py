@@ -12,6 +12,7 @@ from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ledger_helpers import GRID
 
 from gridledger.domain.coid import ClientId
 from gridledger.domain.coid import encode as encode_cid
@@ -20,14 +21,21 @@ from gridledger.domain.instrument import Instrument
 from gridledger.domain.types import OrderStatus, Role, Side
 from gridledger.ledger.evidence import OrderEvidence, TradeEvidence
 from gridledger.ledger.ledger import Ledger
-from gridledger.ledger.normalize import parse_message
 from gridledger.ledger.slots import EMPTY
-from gridledger.testkit.synthetic import (
-    VENUE_FORMATS, OrderTruth, expected_status, final_snapshot, generate_history, ground_truth, interleave,
-    order_evidence, venue_messages, with_faults,
-)
 from gridledger.store.journal import Journal
-from ledger_helpers import GRID
+from gridledger.testkit.synthetic import (
+    VENUE_FORMATS,
+    OrderTruth,
+    expected_status,
+    final_snapshot,
+    generate_history,
+    ground_truth,
+    interleave,
+    order_evidence,
+    venue_messages,
+    with_faults,
+)
+from gridledger.venues import parse_message
 
 MODES = ("everything", "all_trades", "final_only", "trades_no_snapshots", "final_and_some")
 
@@ -94,7 +102,7 @@ histories = dict(
 @given(**histories, flush_every=st.sampled_from([0, 1, 3, 50]))
 def test_p1_convergence_under_duplicates_reordering_and_replays(seed, n, snapshot_fees, shuffle_all, dup, window,
                                                                 flush_every):
-    rng, hist, items = build(seed, n, snapshot_fees, shuffle_all, dup, window)
+    _rng, hist, items = build(seed, n, snapshot_fees, shuffle_all, dup, window)
     led = Ledger(GRID)
     for i, ev in enumerate(items, start=1):
         led.apply(ev)
@@ -107,7 +115,7 @@ def test_p1_convergence_under_duplicates_reordering_and_replays(seed, n, snapsho
 
 @given(**histories)
 def test_p2_no_prefix_overcounts(seed, n, snapshot_fees, shuffle_all, dup, window):
-    rng, hist, items = build(seed, n, snapshot_fees, shuffle_all, dup, window)
+    _rng, hist, items = build(seed, n, snapshot_fees, shuffle_all, dup, window)
     base = GRID.instrument.base
     led = Ledger(GRID)
     truths = {o.client_id: o for o in hist}
@@ -153,24 +161,24 @@ def kill(j: Journal) -> None:
 @given(**histories, crash_at=st.floats(0, 1), resume_back=st.integers(0, 40), group=st.sampled_from([1, 7, 100]))
 def test_p3_crash_restart_resume_with_replay_converges(seed, n, snapshot_fees, shuffle_all, dup, window,
                                                        crash_at, resume_back, group):
-    rng, hist, items = build(seed, n, snapshot_fees, shuffle_all, dup, window)
+    _rng, hist, items = build(seed, n, snapshot_fees, shuffle_all, dup, window)
     cut = int(len(items) * crash_at)
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "j.db"
-        j = Journal.open(db, GRID, synchronous="OFF", group_size=group)
+        j = Journal.open(db, Ledger(GRID), synchronous="OFF", group_size=group)
         with j.group():
             for i, ev in enumerate(items[:cut]):
                 j.apply_message(f"m{i}", [ev])
             kill(j)
-        j = Journal.open(db, GRID, synchronous="OFF", group_size=group)
+        j = Journal.open(db, Ledger(GRID), synchronous="OFF", group_size=group)
         committed = j.entries()  # one journal row per message: where the durable prefix ends
-        assert committed == (cut // group) * group or group == 1 and committed == cut
+        assert committed == (cut // group) * group or (group == 1 and committed == cut)
         # Feed the rest, starting a little before the durable end: a replay of seen evidence.
         with j.group():
             for i, ev in enumerate(items[max(0, committed - resume_back):]):
                 j.apply_message(f"r{i}", [ev])
         j.close()
-        j = Journal.open(db, GRID, synchronous="OFF")
+        j = Journal.open(db, Ledger(GRID), synchronous="OFF")
         try:
             assert_matches_truth(j.ledger, hist)
         finally:
@@ -181,21 +189,21 @@ def test_p3_crash_restart_resume_with_replay_converges(seed, n, snapshot_fees, s
 @given(**histories, crash_at=st.floats(0, 1), group=st.sampled_from([1, 7, 100]))
 def test_p3_crash_then_feed_everything_again_converges(seed, n, snapshot_fees, shuffle_all, dup, window,
                                                        crash_at, group):
-    rng, hist, items = build(seed, n, snapshot_fees, shuffle_all, dup, window)
+    _rng, hist, items = build(seed, n, snapshot_fees, shuffle_all, dup, window)
     cut = int(len(items) * crash_at)
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "j.db"
-        j = Journal.open(db, GRID, synchronous="OFF", group_size=group)
+        j = Journal.open(db, Ledger(GRID), synchronous="OFF", group_size=group)
         with j.group():
             for i, ev in enumerate(items[:cut]):
                 j.apply_message(f"m{i}", [ev])
             kill(j)
-        j = Journal.open(db, GRID, synchronous="OFF", group_size=group)
+        j = Journal.open(db, Ledger(GRID), synchronous="OFF", group_size=group)
         with j.group():
             for i, ev in enumerate(items):
                 j.apply_message(f"m{i}", [ev])
         j.close()
-        j = Journal.open(db, GRID, synchronous="OFF")
+        j = Journal.open(db, Ledger(GRID), synchronous="OFF")
         try:
             assert_matches_truth(j.ledger, hist)
         finally:
@@ -366,6 +374,6 @@ def test_p1_rebates_and_falling_cumulative_fees_on_every_venue_format(fmt, seed,
         if rec is None:
             assert o.filled == 0
             continue
-        assert rec.filled == o.filled and not rec.fees_incomplete() or o.filled == 0, o.client_id
+        assert (rec.filled == o.filled and not rec.fees_incomplete()) or o.filled == 0, o.client_id
         if rec.reported is not None and rec.reported.terminal:
             assert rec.status is expected_status(fmt, o.final), o.client_id

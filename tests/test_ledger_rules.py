@@ -6,13 +6,26 @@ import logging
 from decimal import Decimal as D
 
 import pytest
+from ledger_helpers import (
+    CANCELED,
+    EXPIRED,
+    FILLED,
+    GRID,
+    NEW,
+    PART,
+    REJECTED,
+    cid,
+    ledger,
+    snap,
+    state,
+    trade,
+)
 
 from gridledger.domain.types import Role, Side
+from gridledger.engine.outcome_log import log_outcome
+from gridledger.ledger.ledger import Ledger
 from gridledger.ledger.outcomes import OutcomeKind as K
 from gridledger.store.journal import Journal
-from ledger_helpers import (
-    CANCELED, EXPIRED, FILLED, GRID, NEW, PART, REJECTED, cid, ledger, snap, state, trade,
-)
 
 B0 = cid(-1)  # open buy at level -1 (price 90), generation 0
 S1 = cid(-1, Side.SELL, Role.CLOSE, 1)  # its closing sell, generation 1
@@ -28,7 +41,9 @@ def test_duplicate_filled_is_ignored_and_logged(caplog):
     led.apply(snap(B0, "7", NEW, "0", event="1"))
     assert led.apply(snap(B0, "7", FILLED, "1", event="2")).kind is K.APPLIED
     with caplog.at_level(logging.INFO, logger="gridledger"):
-        out = led.apply(snap(B0, "7", FILLED, "1", event="2"))
+        ev = snap(B0, "7", FILLED, "1", event="2")
+        out = led.apply(ev)
+        log_outcome(out, ev)  # the ledger counts; the shell logs (engine/outcome_log.py)
     assert out.kind is K.DUPLICATE
     assert state(led, -1).qty == D(1)
     rec = next(r for r in caplog.records if r.getMessage() == "duplicate evidence ignored")
@@ -163,12 +178,12 @@ def test_instant_fill_before_the_order_is_recorded_lands_in_the_right_slot():
 def test_fill_replayed_a_week_later_is_still_a_duplicate(tmp_path):
     db = tmp_path / "j.db"
     week_ms = 7 * 24 * 3600 * 1000
-    with Journal.open(db, GRID, synchronous="OFF") as j:
+    with Journal.open(db, Ledger(GRID), synchronous="OFF") as j:
         j.apply_message("m1", [trade(B0, "7", "t1", "1")])
         j.apply_message("m2", [snap(B0, "7", FILLED, "1", event="9", ts=1)])
         j.apply_message("m3", [snap(S1, "8", FILLED, "1", side=Side.SELL, price="100", ts=2)])
         assert j.ledger.ram_orders == 0
-    with Journal.open(db, GRID, synchronous="OFF") as j:
+    with Journal.open(db, Ledger(GRID), synchronous="OFF") as j:
         outs = j.apply_message("m1-again", [trade(B0, "7", "t1", "1")])
         outs += j.apply_message("m2-again", [snap(B0, "7", FILLED, "1", event="9", ts=1 + week_ms)])
         assert kinds(outs) == [K.DUPLICATE, K.DUPLICATE]
@@ -210,7 +225,9 @@ def test_r3_fill_after_cancel_moves_the_slot_and_warns(caplog):
     led = ledger()
     led.apply(snap(B0, "7", CANCELED, "0.5", event="1"))
     with caplog.at_level(logging.WARNING, logger="gridledger"):
-        out = led.apply(snap(B0, "7", FILLED, "1", event="2"))
+        ev = snap(B0, "7", FILLED, "1", event="2")
+        out = led.apply(ev)
+        log_outcome(out, ev)  # the ledger counts; the shell logs (engine/outcome_log.py)
     assert out.kind is K.APPLIED and out.slot_qty_delta == D("0.5")
     assert any("cancel/fill race" in w for w in out.warnings)
     assert any("cancel/fill race" in r.fields.get("warnings", "") for r in caplog.records)
@@ -292,10 +309,10 @@ def test_r7_foreign_ids_leave_slots_alone():
 
 def test_r7_generation_is_persisted_before_sending(tmp_path):
     db = tmp_path / "j.db"
-    with Journal.open(db, GRID, synchronous="OFF") as j:
+    with Journal.open(db, Ledger(GRID), synchronous="OFF") as j:
         first = j.ledger.new_order(-1, Side.BUY, Role.OPEN, D(1), D(90))
         j.record_intent("place")
-    with Journal.open(db, GRID, synchronous="OFF") as j:
+    with Journal.open(db, Ledger(GRID), synchronous="OFF") as j:
         second = j.ledger.new_order(-1, Side.BUY, Role.OPEN, D(1), D(90))
         assert second.generation == first.generation + 1
         assert j.ledger.order(first.client_id).status is None  # still known, not yet acknowledged
@@ -303,7 +320,7 @@ def test_r7_generation_is_persisted_before_sending(tmp_path):
 
 # ----------------------------------------------------------------------------- R9
 def test_r9_finished_orders_are_found_in_the_journal_on_a_miss(tmp_path):
-    with Journal.open(tmp_path / "j.db", GRID, synchronous="OFF") as j:
+    with Journal.open(tmp_path / "j.db", Ledger(GRID), synchronous="OFF") as j:
         j.apply_message("a", [snap(B0, "7", FILLED, "1")])
         assert j.ledger.ram_orders == 0 and j.ledger.order(B0) is not None
         assert j.ledger.order_by_exchange_id("7").client_id == B0
@@ -373,14 +390,14 @@ def test_a_later_generation_seen_first_ends_in_the_same_state():
 
 
 def test_late_evidence_for_a_folded_order_reopens_the_fold(tmp_path):
-    with Journal.open(tmp_path / "j.db", GRID, synchronous="OFF") as j:
+    with Journal.open(tmp_path / "j.db", Ledger(GRID), synchronous="OFF") as j:
         j.apply_message("1", [snap(B0, "7", CANCELED, "0.5", event="1")])
         j.apply_message("2", [snap(S1, "8", FILLED, "0.5", side=Side.SELL, price="100", amount="0.5")])
         assert j.ledger.ram_orders == 0 and j.ledger.position == 0
         out = j.apply_message("3", [snap(B0, "7", FILLED, "1", event="2")])[0]
         assert out.kind is K.APPLIED and out.slot_qty_delta == D("0.5")
         st = j.ledger.slots[-1].state
-    with Journal.open(tmp_path / "j.db", GRID, synchronous="OFF") as j:
+    with Journal.open(tmp_path / "j.db", Ledger(GRID), synchronous="OFF") as j:
         assert j.ledger.slots[-1].state == st
         assert st.qty == D("0.5") and st.realized == D(50) - D(45)
 

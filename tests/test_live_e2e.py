@@ -17,12 +17,13 @@ import pytest
 
 from gridledger.config import parse_config
 from gridledger.engine.runtime import GridEngine
-from gridledger.testkit.local_binance import LocalBinance, LocalBinanceConfig, build_client
-from gridledger.testkit.local_binance.testing import until
 from gridledger.exchange.sim.faults import StreamFaults
 from gridledger.exchange.sim.matching import SimMarketSpec
+from gridledger.ledger.ledger import Ledger
 from gridledger.paper.audit import audit
 from gridledger.store.journal import Journal
+from gridledger.testkit.local_binance import LocalBinance, LocalBinanceConfig, build_client
+from gridledger.testkit.local_binance.testing import until
 
 BALANCES = {"USDT": D("10000"), "BTC": D("0")}
 SPEC = SimMarketSpec(participation=D("1"))
@@ -54,7 +55,7 @@ class Session:
     def __init__(self, server: LocalBinance, db: Path, config=None, **client_kw) -> None:
         self.server = server
         self.ex = client(server, **client_kw)
-        self.journal = Journal.open(db, (config or cfg()).grid.spec(), synchronous="NORMAL")
+        self.journal = Journal.open(db, Ledger((config or cfg()).grid.spec()), synchronous="NORMAL")
         self.engine = GridEngine(self.ex, self.journal, config or cfg(), now_ms=self.ex.milliseconds)
         self.stop = asyncio.Event()
         self.task: asyncio.Task | None = None
@@ -65,7 +66,7 @@ class Session:
 
     async def start(self) -> None:
         self.task = asyncio.ensure_future(self.engine.run(self.stop))
-        await until(lambda: self.engine._ready or (self.task is not None and self.task.done()), WAIT, "engine start")
+        await until(lambda: self.engine.ready or (self.task is not None and self.task.done()), WAIT, "engine start")
 
     async def finish(self) -> None:
         self.stop.set()
@@ -305,7 +306,9 @@ def test_supported_exchanges_build_with_exact_numbers(exchange_id):
                 os.environ[k] = v
     try:
         assert ex.number is str and ex.enableRateLimit
-        from gridledger.engine.evidence_reader import VENUE_FORMATS
+        from gridledger.venues.registry import exchange_formats
+
+        VENUE_FORMATS = exchange_formats()
 
         assert exchange_id in VENUE_FORMATS
     finally:
@@ -354,7 +357,8 @@ def test_live_process_stops_cleanly_on_sigterm_and_cancels_when_configured(tmp_p
             except TimeoutError:
                 proc.send_signal(signal.SIGTERM)
                 out, _ = await proc.communicate()
-                raise AssertionError(out.decode()[-3000:] + str([(o.side, o.price, o.status) for o in server.core.orders.values()]))
+                orders = [(o.side, o.price, o.status) for o in server.core.orders.values()]
+                raise AssertionError(out.decode()[-3000:] + str(orders)) from None
             proc.send_signal(signal.SIGTERM)
             out, _ = await asyncio.wait_for(proc.communicate(), WAIT)
             text = out.decode()
@@ -362,8 +366,8 @@ def test_live_process_stops_cleanly_on_sigterm_and_cancels_when_configured(tmp_p
             assert "paused" in text and "stopped." in text
             assert not server.core.open_orders()  # cancel_on_exit
             assert "run-secret-5678" not in text
-            journal = Journal.open(tmp_path / "live.db", cfg().grid.spec().__class__(
-                "dry1", cfg().grid.spec().instrument, D("30000"), D("100")))
+            journal = Journal.open(tmp_path / "live.db", Ledger(cfg().grid.spec().__class__(
+                "dry1", cfg().grid.spec().instrument, D("30000"), D("100"))))
             try:
                 check_match(journal.ledger, server)
             finally:

@@ -12,18 +12,19 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
-
 from engine_helpers import BALANCES, START, path
+
 from gridledger.config import parse_config
 from gridledger.engine.runtime import GridEngine
-from gridledger.testkit.local_binance import LocalBinance, LocalBinanceConfig
-from gridledger.testkit.local_binance.testing import until
 from gridledger.exchange.sim.clock import run_virtual
 from gridledger.exchange.sim.exchange import SimConfig, SimExchange
 from gridledger.exchange.sim.matching import SimMarketSpec
+from gridledger.ledger.ledger import Ledger
 from gridledger.live.preflight import PreflightError, preflight
 from gridledger.live.runner import EXIT_ORDERS_LEFT_LIVE
 from gridledger.store.journal import Journal
+from gridledger.testkit.local_binance import LocalBinance, LocalBinanceConfig
+from gridledger.testkit.local_binance.testing import until
 
 WAIT = 20.0
 KEY, SECRET = "lh-key-123456", "lh-secret-7890"
@@ -80,7 +81,7 @@ def test_a_dry_run_reads_an_existing_journal(tmp_path):
         async with _server() as server:
             db = tmp_path / "kept.db"
             cfg = parse_config({"grid": {"id": "lh1", "symbol": "BTC/USDT", "anchor": "30000", "interval": "100"}})
-            Journal.open(db, cfg.grid.spec()).close()
+            Journal.open(db, Ledger(cfg.grid.spec())).close()
             code, out = await _cli("live", "--config", str(_config(tmp_path, server, db)), "--dry-run")
             assert code == 0, out
             assert db.exists() and "does not create" not in out
@@ -129,7 +130,7 @@ def _preflight_at(tmp_path: Path, anchor: str, price: str) -> list[str] | Prefli
     async def scenario():
         sim = SimExchange(SimConfig(spec=SPEC, balances=dict(BALANCES), path=path((60, price))))
         await sim.start()
-        journal = Journal.open(tmp_path / f"{anchor}-{price}.db", cfg.grid.spec(), synchronous="OFF")
+        journal = Journal.open(tmp_path / f"{anchor}-{price}.db", Ledger(cfg.grid.spec()), synchronous="OFF")
         eng = GridEngine(sim, journal, cfg, now_ms=sim.now_ms)
         try:
             return list((await preflight(eng)).lines)

@@ -11,15 +11,17 @@ from typing import Any
 import ccxt
 import pytest
 
-from gridledger.testkit.local_binance import LocalBinance, LocalBinanceConfig, build_client
-from gridledger.testkit.local_binance.testing import local_exchange
 from gridledger.exchange.sim.matching import SimMarketSpec
 from gridledger.exchange.sim.prices import Tick
+from gridledger.testkit.local_binance import LocalBinance, LocalBinanceConfig, build_client
+from gridledger.testkit.local_binance.testing import local_exchange
 
 SYMBOL = "BTC/USDT"
 
 
-def run(body: Callable[[LocalBinance, Any], Awaitable[None]], config: LocalBinanceConfig | None = None, **kw: Any) -> None:
+def run(
+    body: Callable[[LocalBinance, Any], Awaitable[None]], config: LocalBinanceConfig | None = None, **kw: Any
+) -> None:
     async def main() -> None:
         async with local_exchange(config, **kw) as (server, exchange):
             await asyncio.wait_for(body(server, exchange), 20)
@@ -66,7 +68,9 @@ def test_fetch_ticker_follows_the_price() -> None:
 
 def test_post_only_order_lifecycle_by_id_and_client_id() -> None:
     async def body(server: LocalBinance, ex: Any) -> None:
-        order = await ex.create_order(SYMBOL, "limit", "buy", "0.001", "29000", {"postOnly": True, "clientOrderId": "grid-1"})
+        order = await ex.create_order(
+            SYMBOL, "limit", "buy", "0.001", "29000", {"postOnly": True, "clientOrderId": "grid-1"}
+        )
         assert order["clientOrderId"] == "grid-1" and order["status"] == "open" and order["postOnly"] is True
         truth = server.core.orders_by_client_id["grid-1"]
         assert truth.post_only and truth.price == Decimal("29000") and truth.amount == Decimal("0.001")
@@ -97,13 +101,28 @@ def test_market_order_and_response_types() -> None:
         assert order["status"] == "closed" and Decimal(order["filled"]) == Decimal("0.002")
         assert len(order["trades"]) == 1
         ack = await ex.privatePostOrder(
-            {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.001",
-             "price": "20000", "newOrderRespType": "ACK", "newClientOrderId": "ack-1"}
+            {
+                "symbol": "BTCUSDT",
+                "side": "BUY",
+                "type": "LIMIT",
+                "timeInForce": "GTC",
+                "quantity": "0.001",
+                "price": "20000",
+                "newOrderRespType": "ACK",
+                "newClientOrderId": "ack-1",
+            }
         )
         assert set(ack) == {"symbol", "orderId", "orderListId", "clientOrderId", "transactTime"}
         result = await ex.privatePostOrder(
-            {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.001",
-             "price": "20000", "newOrderRespType": "RESULT"}
+            {
+                "symbol": "BTCUSDT",
+                "side": "BUY",
+                "type": "LIMIT",
+                "timeInForce": "GTC",
+                "quantity": "0.001",
+                "price": "20000",
+                "newOrderRespType": "RESULT",
+            }
         )
         assert "fills" not in result and result["status"] == "NEW"
         with pytest.raises(ccxt.BadRequest):  # IOC is not modelled: -1115 Invalid timeInForce.
@@ -234,14 +253,13 @@ def test_raw_signed_request_follows_binance_rules() -> None:
     import aiohttp
 
     async def main() -> None:
-        async with LocalBinance() as server:
-            async with aiohttp.ClientSession() as session:
-                url = f"{server.http_url}/api/v3/account?timestamp=1&signature=00"
-                async with session.get(url, headers={"X-MBX-APIKEY": server.config.api_key}) as resp:
-                    assert resp.status == 401
-                    assert await resp.json() == {"code": -1022, "msg": "Signature for this request is not valid."}
-                async with session.get(f"{server.http_url}/sapi/v1/capital/config/getall") as resp:
-                    assert resp.status == 404 and (await resp.json())["code"] == -1
+        async with LocalBinance() as server, aiohttp.ClientSession() as session:
+            url = f"{server.http_url}/api/v3/account?timestamp=1&signature=00"
+            async with session.get(url, headers={"X-MBX-APIKEY": server.config.api_key}) as resp:
+                assert resp.status == 401
+                assert await resp.json() == {"code": -1022, "msg": "Signature for this request is not valid."}
+            async with session.get(f"{server.http_url}/sapi/v1/capital/config/getall") as resp:
+                assert resp.status == 404 and (await resp.json())["code"] == -1
 
     asyncio.run(main())
 

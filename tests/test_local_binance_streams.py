@@ -10,10 +10,10 @@ from typing import Any
 
 import ccxt
 
-from gridledger.testkit.local_binance import LocalBinance, LocalBinanceConfig
-from gridledger.testkit.local_binance.testing import FrameSpy, ccxt_waiting, local_exchange, until, ws_api_client
 from gridledger.exchange.sim.faults import StreamFaults
 from gridledger.exchange.sim.prices import SyntheticPath
+from gridledger.testkit.local_binance import LocalBinance, LocalBinanceConfig
+from gridledger.testkit.local_binance.testing import FrameSpy, ccxt_waiting, local_exchange, until, ws_api_client
 
 SYMBOL = "BTC/USDT"
 TIMEOUT = 5
@@ -49,7 +49,9 @@ def test_watch_ticker_gets_each_print() -> None:
 def test_fill_reaches_watch_orders_and_watch_my_trades() -> None:
     async def body(server: LocalBinance, ex: Any) -> None:
         await ex.load_markets()
-        order = await ex.create_order(SYMBOL, "limit", "buy", "0.001", "29000", {"postOnly": True, "clientOrderId": "g-1"})
+        order = await ex.create_order(
+            SYMBOL, "limit", "buy", "0.001", "29000", {"postOnly": True, "clientOrderId": "g-1"}
+        )
         orders_task = asyncio.create_task(ex.watch_orders(SYMBOL))
         await server.wait_user_subscribers()
         await ccxt_waiting(ex, f"orders:{SYMBOL}")
@@ -155,7 +157,7 @@ def test_server_disconnect_then_reconnect_with_replay() -> None:
         watch = asyncio.create_task(ex.watch_orders(SYMBOL))  # reconnects and resubscribes
         await server.wait_user_subscribers()
         await until(lambda: len(spy.frames) >= seen_before + 3, TIMEOUT, "ack + replay")
-        ack, *replayed = [m for _, _, m in spy.frames[seen_before:seen_before + 3]]
+        ack, *replayed = [m for _, _, m in spy.frames[seen_before : seen_before + 3]]
         assert ack["status"] == 200 and "subscriptionId" in ack["result"]
         assert [m["event"] for m in replayed] == delivered[1:3]  # the last 2 delivered, again
         assert server.counters()["replayed"] == 2

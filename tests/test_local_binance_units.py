@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from urllib.parse import parse_qsl
 
 import pytest
 
@@ -11,12 +12,13 @@ from gridledger.testkit.local_binance.client import build_client
 from gridledger.testkit.local_binance.config import LocalBinanceConfig
 from gridledger.testkit.local_binance.errors import ApiError
 from gridledger.testkit.local_binance.params import Params
-from urllib.parse import parse_qsl
 
 # The HMAC example of Binance's rest-api.md ("SIGNED Endpoint Examples for POST /api/v3/order").
 DOC_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
 DOC_SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
-DOC_QUERY = "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559"
+DOC_QUERY = (
+    "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559"
+)
 DOC_SIGNATURE = "c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71"
 DOC_NOW = 1499827319559
 CREDS = Credentials(DOC_KEY, DOC_SECRET)
@@ -35,7 +37,10 @@ def test_documented_signature_in_query_or_body() -> None:
     verify_rest(DOC_KEY, signed, "", _params(signed), CREDS, DOC_NOW)
     verify_rest(DOC_KEY, "", signed, _params(signed), CREDS, DOC_NOW)
     # Mixed: totalParams is the query string concatenated with the body.
-    query, body = "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC", "quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559"
+    query, body = (
+        "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC",
+        "quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559",
+    )
     mixed = CREDS.sign(query + body)
     assert mixed == "0fd168b8ddb4876a0358a8d14d0c9f3da0e9b20c5d52b2a00fcf7d1c602f9a77"
     verify_rest(DOC_KEY, query, f"{body}&signature={mixed}", _params(query, body), CREDS, DOC_NOW)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+from engine_helpers import START, engine, path, venue
 from prometheus_client import CollectorRegistry, generate_latest
 
-from engine_helpers import START, engine, path, venue
 from gridledger.engine.metrics import EngineCollector
 from gridledger.exchange.sim.clock import run_virtual
 

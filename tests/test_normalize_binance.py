@@ -16,7 +16,7 @@ from gridledger.domain.instrument import Instrument
 from gridledger.domain.numbers import InputError
 from gridledger.domain.types import OrderStatus, Side
 from gridledger.ledger.evidence import OrderEvidence, Parsed, TradeEvidence
-from gridledger.ledger.normalize import parse_binance_spot, parse_binance_usdm, parse_message
+from gridledger.venues import parse_binance_spot, parse_binance_usdm, parse_message
 
 FIXTURES = Path(__file__).parent / "fixtures" / "venues"
 
@@ -286,7 +286,7 @@ def test_rest_negative_cumulative_quote_means_unknown() -> None:
 
 
 def test_rest_error_answer_raises_with_message() -> None:
-    with pytest.raises(InputError, match="-2011.*Unknown order sent"):
+    with pytest.raises(InputError, match=r"-2011.*Unknown order sent"):
         spot("error_unknown_order")
 
 

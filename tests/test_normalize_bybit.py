@@ -13,7 +13,7 @@ from gridledger.domain.instrument import Instrument
 from gridledger.domain.numbers import InputError
 from gridledger.domain.types import OrderStatus, Side
 from gridledger.ledger.evidence import OrderEvidence, Parsed, TradeEvidence
-from gridledger.ledger.normalize import parse_bybit, parse_message
+from gridledger.venues import parse_bybit, parse_message
 
 FIXTURES = Path(__file__).parent / "fixtures" / "venues"
 BYBIT = json.loads((FIXTURES / "bybit.json").read_text(), parse_float=Decimal)

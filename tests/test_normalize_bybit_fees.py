@@ -15,8 +15,8 @@ from gridledger.domain.instrument import Instrument
 from gridledger.domain.types import Role, Side
 from gridledger.ledger.evidence import TradeEvidence
 from gridledger.ledger.ledger import Ledger
-from gridledger.ledger.normalize import parse_message
 from gridledger.ledger.outcomes import OutcomeKind
+from gridledger.venues import parse_message
 
 SPOT = Instrument.from_symbol("BTC/USDT")
 LINEAR = Instrument.from_symbol("BTC/USDT:USDT")

@@ -20,7 +20,7 @@ from gridledger.domain.instrument import Instrument
 from gridledger.domain.numbers import InputError
 from gridledger.domain.types import OrderStatus, Side
 from gridledger.ledger.evidence import OrderEvidence, Parsed, TradeEvidence
-from gridledger.ledger.normalize import (
+from gridledger.venues import (
     parse_binance_spot,
     parse_binance_usdm,
     parse_bybit,
@@ -265,7 +265,7 @@ def test_cross_check_binance_rest_order_with_ccxt() -> None:
     ]:
         raw = _plain(SPOT[name])
         theirs = exchange.parse_order(raw, exchange.market(instrument.symbol))
-        ours = [i for i in parse_binance_spot(copy.deepcopy(SPOT[name]), instrument).items if isinstance(i, OrderEvidence)][0]
+        ours = next(i for i in parse_binance_spot(copy.deepcopy(SPOT[name]), instrument).items if isinstance(i, OrderEvidence))
         assert ours.status is _ccxt_status(theirs["status"], theirs["filled"], theirs["amount"]), name
         assert ours.filled == D(theirs["filled"]), name
         assert ours.cost == D(theirs["cost"]), name
@@ -297,12 +297,12 @@ def test_cross_check_binance_execution_reports_with_ccxt_pro() -> None:
         raw = _plain(SPOT[name])
         theirs = exchange.parse_ws_order(raw)
         parsed = parse_binance_spot(copy.deepcopy(SPOT[name]), LTCBNB)
-        ours = [i for i in parsed.items if isinstance(i, OrderEvidence)][0]
+        ours = next(i for i in parsed.items if isinstance(i, OrderEvidence))
         assert ours.status is _ccxt_status(theirs["status"], theirs["filled"], theirs["amount"]), name
         assert ours.filled == D(theirs["filled"]) and ours.cost == D(theirs["cost"]), name
         if raw["x"] == "TRADE":
             their_trade = exchange.parse_ws_trade(raw)
-            ours_trade = [i for i in parsed.items if isinstance(i, TradeEvidence)][0]
+            ours_trade = next(i for i in parsed.items if isinstance(i, TradeEvidence))
             assert ours_trade.trade_id == their_trade["id"]
             assert ours_trade.amount == D(their_trade["amount"]) and ours_trade.price == D(their_trade["price"])
             assert ours_trade.fees == ((their_trade["fee"]["currency"], D(their_trade["fee"]["cost"])),)
@@ -320,7 +320,7 @@ def test_cross_check_binance_usdm_order_updates_with_ccxt_pro() -> None:
         raw = _plain(USDM[name])
         theirs = exchange.parse_ws_order(raw["o"])
         parsed = parse_binance_usdm(copy.deepcopy(USDM[name]), BTC_PERP)
-        ours = [i for i in parsed.items if isinstance(i, OrderEvidence)][0]
+        ours = next(i for i in parsed.items if isinstance(i, OrderEvidence))
         assert ours.status is _ccxt_status(theirs["status"], theirs["filled"], theirs["amount"]), name
         assert ours.filled == D(theirs["filled"]) and ours.amount == D(theirs["amount"]), name
         via_ccxt = only(parse_ccxt_order(theirs, BTC_PERP))
@@ -332,7 +332,7 @@ def test_cross_check_binance_usdm_order_updates_with_ccxt_pro() -> None:
         ), name
         if raw["o"]["x"] == "TRADE":
             their_trade = exchange.parse_ws_trade(raw["o"])
-            ours_trade = [i for i in parsed.items if isinstance(i, TradeEvidence)][0]
+            ours_trade = next(i for i in parsed.items if isinstance(i, TradeEvidence))
             assert parse_ccxt_trade(their_trade, BTC_PERP).items == (ours_trade,), name
 
 
@@ -363,7 +363,7 @@ def test_cross_check_okx_order_with_ccxt(fixture: str, instrument: Instrument) -
     exchange = _okx()
     row = _plain(OKX[fixture]["data"][0])
     theirs = exchange.parse_order(row)
-    ours = [i for i in parse_okx(copy.deepcopy(OKX[fixture]), instrument).items if isinstance(i, OrderEvidence)][0]
+    ours = next(i for i in parse_okx(copy.deepcopy(OKX[fixture]), instrument).items if isinstance(i, OrderEvidence))
     size = instrument.contract_size
     assert ours.status is _ccxt_status(theirs["status"], theirs["filled"], theirs["amount"])
     assert ours.filled == D(theirs["filled"]) * size  # ccxt counts contracts

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from gridledger.domain.instrument import Instrument
 from gridledger.domain.numbers import InputError
 from gridledger.ledger.evidence import OrderEvidence, Parsed, TradeEvidence
-from gridledger.ledger.normalize import FORMATS, VENUE_PARSERS, detect_format, parse_message
+from gridledger.venues import FORMATS, VENUE_PARSERS, detect_format, parse_message
 
 FIXTURES = Path(__file__).parent / "fixtures" / "venues"
 FORMAT_OF_FILE = {
@@ -127,12 +127,12 @@ def test_binance_malformed_fields(event: dict[str, Any], message: str) -> None:
 
 
 def test_decimal_nan_and_floats() -> None:
-    with pytest.raises(InputError, match="z .cumulative filled. is not finite"):
+    with pytest.raises(InputError, match=r"z .cumulative filled. is not finite"):
         parse_message(_er(z=Decimal("NaN")), "binance-spot", ETHBTC)
     with pytest.raises(InputError, match="not finite"):
         parse_message(_er(z=float("inf")), "binance-spot", ETHBTC)
     # a float that slips through keeps its shortest repr, never its binary expansion
-    trade, order = parse_message(_er(z=0.4), "binance-spot", ETHBTC).items
+    _trade, order = parse_message(_er(z=0.4), "binance-spot", ETHBTC).items
     assert isinstance(order, OrderEvidence) and order.filled == Decimal("0.4")
 
 
@@ -303,12 +303,12 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     out: list[tuple[Any, ...]] = []
     if isinstance(value, dict):
         for key, child in value.items():
-            out.append(prefix + (key,))
-            out.extend(_paths(child, prefix + (key,)))
+            out.append((*prefix, key))
+            out.extend(_paths(child, (*prefix, key)))
     elif isinstance(value, list):
         for index, child in enumerate(value):
-            out.append(prefix + (index,))
-            out.extend(_paths(child, prefix + (index,)))
+            out.append((*prefix, index))
+            out.extend(_paths(child, (*prefix, index)))
     return out
 
 

@@ -13,7 +13,7 @@ from gridledger.domain.instrument import Instrument
 from gridledger.domain.numbers import InputError
 from gridledger.domain.types import OrderStatus, Side
 from gridledger.ledger.evidence import OrderEvidence, Parsed, TradeEvidence
-from gridledger.ledger.normalize import parse_message, parse_okx
+from gridledger.venues import parse_message, parse_okx
 
 FIXTURES = Path(__file__).parent / "fixtures" / "venues"
 OKX = json.loads((FIXTURES / "okx.json").read_text(), parse_float=Decimal)

@@ -16,8 +16,8 @@ import pytest
 from gridledger.domain.instrument import Instrument
 from gridledger.domain.types import OrderStatus
 from gridledger.ledger.evidence import OrderEvidence
-from gridledger.ledger.normalize import parse_message, parse_okx
-from gridledger.ledger.normalize.okx import ALGO_SKIP
+from gridledger.venues import parse_message, parse_okx
+from gridledger.venues.okx.parse import ALGO_SKIP
 
 SPOT = Instrument.from_symbol("BTC/USDT")
 

@@ -108,7 +108,7 @@ def test_zero_from_text_has_a_sane_exponent() -> None:
 
 @pytest.mark.parametrize("text", ["0", "-1", "1e-21", "1e-40", "0.0"])
 def test_prices_must_be_positive_and_at_least_the_minimum(text: str) -> None:
-    with pytest.raises(InputError, match="^fillPx must be a positive price"):
+    with pytest.raises(InputError, match=r"^fillPx must be a positive price"):
         to_price(text, "fillPx")
 
 
@@ -117,7 +117,7 @@ def test_price_bounds() -> None:
     assert to_price("0.00000001", "p") == D("1e-8")  # SHIB-like quotes are fine
     assert opt_limit_price("0", "p") is None  # market orders report price 0
     assert opt_limit_price("", "p") is None
-    with pytest.raises(InputError, match="^p must be 0"):
+    with pytest.raises(InputError, match=r"^p must be 0"):
         opt_limit_price("1e-40", "p")
 
 
@@ -138,9 +138,8 @@ def test_ledger_context_is_exact_and_loud() -> None:
         return a + a * D("30000") + D("1e-40")
 
     assert Fraction(total()) == Fraction(a) * 30001 + Fraction(1, 10**40)  # not rounded to 28 digits
-    with localcontext(LEDGER_CONTEXT):
-        with pytest.raises(Inexact):
-            D(1) / D(3)  # rounding inside the ledger context would be a bug: it raises
+    with localcontext(LEDGER_CONTEXT), pytest.raises(Inexact):
+        D(1) / D(3)  # rounding inside the ledger context would be a bug: it raises
     assert getcontext().prec == 28
 
 

@@ -26,8 +26,16 @@ BUSY = {
     # A busier grid and harsher faults than the demo, so every mechanism is exercised.
     "grid": {"interval": "60"},
     "paper": {"duration": "8h", "volatility": 0.9},
-    "paper.chaos": {"duplicate_p": 0.3, "reorder_window": 12, "disconnect_every": 60, "replay_last": 15,
-                    "create_timeout_p": 0.1, "rest_error_p": 0.1, "kills": 3, "max_downtime_s": 600},
+    "paper.chaos": {
+        "duplicate_p": 0.3,
+        "reorder_window": 12,
+        "disconnect_every": 60,
+        "replay_last": 15,
+        "create_timeout_p": 0.1,
+        "rest_error_p": 0.1,
+        "kills": 3,
+        "max_downtime_s": 600,
+    },
 }
 
 
@@ -102,8 +110,19 @@ def test_paper_run_killed_with_sigkill_resumes_from_its_journal_and_matches(tmp_
     config = write_toml(tmp_path / "paper.toml", busy_config(duration="12h"))
     db = tmp_path / "j.db"
     report = tmp_path / "report.json"
-    cmd = [sys.executable, "-m", "gridledger.cli", "paper", "--config", str(config), "--chaos",
-           "--db", str(db), "--report-json", str(report)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "gridledger.cli",
+        "paper",
+        "--config",
+        str(config),
+        "--chaos",
+        "--db",
+        str(db),
+        "--report-json",
+        str(report),
+    ]
     rng = random.Random(5)
     kills = 0
     for threshold in sorted(rng.sample(range(150, 1500), 3)):
@@ -130,8 +149,16 @@ def test_cli_writes_the_report_and_rejects_bad_config(tmp_path):
     result = runner.invoke(app, ["paper", "--config", str(config), "--report-json", str(tmp_path / "r.json")])
     assert result.exit_code == 0, result.output
     doc = json.loads((tmp_path / "r.json").read_text())
-    for key in ("realized_pnl", "unrealized_pnl", "fees", "round_trips", "levels", "outcomes", "faults_injected",
-                "ground_truth"):
+    for key in (
+        "realized_pnl",
+        "unrealized_pnl",
+        "fees",
+        "round_trips",
+        "levels",
+        "outcomes",
+        "faults_injected",
+        "ground_truth",
+    ):
         assert key in doc
     assert doc["ground_truth"]["match"]
     bad = busy_config()
@@ -153,8 +180,12 @@ def test_session_on_a_csv_price_path(tmp_path, kind):
     else:  # the candles' closes as trades, one every 20 s
         rows = [line.split(",") for line in fixture.read_text().splitlines()[1:]]
         source = tmp_path / "trades.csv"
-        source.write_text("timestamp_ms,price,amount\n" + "".join(
-            f"{int(r[0]) + k * 20_000},{r[p]},{Decimal(r[5]) / 3}\n" for r in rows for k, p in enumerate((1, 3, 4))))
+        source.write_text(
+            "timestamp_ms,price,amount\n"
+            + "".join(
+                f"{int(r[0]) + k * 20_000},{r[p]},{Decimal(r[5]) / 3}\n" for r in rows for k, p in enumerate((1, 3, 4))
+            )
+        )
     data = busy_config(duration="1h", **{f"{kind}_csv": str(source)})
     data["grid"].update(anchor="36500", interval="10")
     data["strategy"]["quote_per_level"] = "100"

@@ -23,8 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from gridledger.config import load_config
 from gridledger.cli import _bundled_paper_config
+from gridledger.config import load_config
+from gridledger.ledger.ledger import Ledger
 from gridledger.paper.session import run_paper
 from gridledger.paper.settings import paper_settings
 from gridledger.paper.venue_log import VenueLogError
@@ -137,7 +138,7 @@ def test_resuming_with_another_duration_or_chaos_is_refused_before_anything_runs
 def test_a_journal_no_paper_session_wrote_is_refused_in_one_line(tmp_path):
     db = tmp_path / "replayed.db"
     cfg = load_config(_bundled_paper_config())
-    Journal.open(db, cfg.grid.spec()).close()  # e.g. a `replay --db` journal
+    Journal.open(db, Ledger(cfg.grid.spec())).close()  # e.g. a `replay --db` journal
     run = paper(db, "--duration", "30m")
     assert run.returncode == 2, run.stdout[-2000:] + run.stderr[-2000:]
     lines = run.stderr.strip().splitlines()
@@ -185,7 +186,7 @@ def test_a_session_killed_after_its_trading_ended_completes_on_resume(tmp_path, 
     # The state that could never be completed: the journal's last event is past the price
     # path's end (00:31:00), so a resume has no ticks left to trade on.
     cfg = load_config(_bundled_paper_config())
-    journal = Journal.open(db, cfg.grid.spec())
+    journal = Journal.open(db, Ledger(cfg.grid.spec()))
     try:
         assert journal.last_received_at() > 1_767_225_600_000 + 31 * 60_000
     finally:

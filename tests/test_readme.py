@@ -15,7 +15,7 @@ def test_readme_starts_with_the_two_commands():
 
 def test_public_api_example_runs(capsys):
     text = README.read_text()
-    section = text[text.index("## Public API"):]
+    section = text[text.index("## Public API") :]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     exec(compile(code, "README.md", "exec"), {})
     printed = capsys.readouterr().out.splitlines()

@@ -8,8 +8,8 @@ import logging
 from decimal import Decimal as D
 
 import pytest
-
 from engine_helpers import START, engine, path, venue
+
 from gridledger.config import parse_config
 from gridledger.engine.executor import Caller, WeightBudget, call_weight
 from gridledger.engine.schedule import ReconcileSchedule
@@ -69,7 +69,7 @@ def test_persistent_drift_backs_off_and_is_labelled_drift(tmp_path, caplog, ever
         t0 = loop.time()
         await asyncio.sleep(600)  # ten simulated minutes of persistent drift
         t1 = loop.time()
-        assert eng.paused and eng._drift_paused and eng.drift.base_drift == D("0.5")
+        assert eng.paused and eng.drift_paused and eng.drift.base_drift == D("0.5")
         stop.set()
         await task
         balance = counted.between("fetch_balance", t0, t1)

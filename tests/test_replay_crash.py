@@ -34,13 +34,21 @@ def test_sigkilled_replay_rerun_matches_the_clean_result(tmp_path):
     rng = random.Random(21)
     history = generate_history(rng, GRID, 1500, levels=range(-10, 0))
     ids = itertools.count(1)
-    messages = with_faults(rng, interleave(rng, [binance_reports(GRID, o, ids) for o in history]),
-                           duplicate_p=0.2, reorder_window=8, replay_every=1000, replay_last=100)
+    messages = with_faults(
+        rng,
+        interleave(rng, [binance_reports(GRID, o, ids) for o in history]),
+        duplicate_p=0.2,
+        reorder_window=8,
+        replay_every=1000,
+        replay_last=100,
+    )
     events = tmp_path / "events.jsonl"
     events.write_text("".join(json.dumps(m) + "\n" for m in messages))
     config = tmp_path / "grid.toml"
-    config.write_text('[grid]\nid = "crash1"\nsymbol = "BTC/USDT"\nanchor = "30000"\ninterval = "50"\n'
-                      '[engine]\njournal_synchronous = "NORMAL"\n')
+    config.write_text(
+        '[grid]\nid = "crash1"\nsymbol = "BTC/USDT"\nanchor = "30000"\ninterval = "50"\n'
+        '[engine]\njournal_synchronous = "NORMAL"\n'
+    )
     base = [sys.executable, "-m", "gridledger.cli", "replay", str(events), "--config", str(config), "--json"]
 
     clean = subprocess.run(base, capture_output=True, text=True, timeout=300)

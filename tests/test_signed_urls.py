@@ -13,25 +13,32 @@ import ccxt
 import pytest
 
 from gridledger.engine.executor import Caller
-from gridledger.testkit.local_binance import LocalBinance, LocalBinanceConfig
 from gridledger.exchange.sim.clock import run_virtual
 from gridledger.logs import JsonFormatter, KeyValueFormatter, log_event, redact
+from gridledger.testkit.local_binance import LocalBinance, LocalBinanceConfig
 
-SIGNED = ("https://api.binance.com/api/v3/account?timestamp=1767225600000&recvWindow=10000"
-          "&signature=5f2b3c9d8e7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c")
-SAPI = ("https://api.binance.com/sapi/v1/capital/config/getall?timestamp=1767225600000"
-        "&signature=0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9")
+SIGNED = (
+    "https://api.binance.com/api/v3/account?timestamp=1767225600000&recvWindow=10000"
+    "&signature=5f2b3c9d8e7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c"
+)
+SAPI = (
+    "https://api.binance.com/sapi/v1/capital/config/getall?timestamp=1767225600000"
+    "&signature=0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"
+)
 
 
-@pytest.mark.parametrize("text", [
-    f"binance GET {SIGNED}",
-    f"binance GET {SIGNED} 503 Service Unavailable <html>busy</html>",
-    f'binance {{"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}} GET {SAPI}',
-    "binance POST https://api.binance.com/api/v3/order 400 body: symbol=BTCUSDT&side=BUY&timestamp=1&signature=abcd",
-    "request headers {'X-MBX-APIKEY': 'vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A'}",
-    "okx {'OK-ACCESS-KEY': 'k-123', 'OK-ACCESS-SIGN': 'c2lnbmF0dXJl=', 'OK-ACCESS-PASSPHRASE': 'pp'}",
-    "bybit GET https://api.bybit.com/v5/order/realtime?api_key=K&sign=abc&timestamp=1",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"binance GET {SIGNED}",
+        f"binance GET {SIGNED} 503 Service Unavailable <html>busy</html>",
+        f'binance {{"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}} GET {SAPI}',
+        "binance POST https://api.binance.com/api/v3/order 400 body: symbol=BTCUSDT&side=BUY&timestamp=1&signature=abcd",
+        "request headers {'X-MBX-APIKEY': 'vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A'}",
+        "okx {'OK-ACCESS-KEY': 'k-123', 'OK-ACCESS-SIGN': 'c2lnbmF0dXJl=', 'OK-ACCESS-PASSPHRASE': 'pp'}",
+        "bybit GET https://api.bybit.com/v5/order/realtime?api_key=K&sign=abc&timestamp=1",
+    ],
+)
 def test_redact_strips_signed_query_strings_and_credential_headers(text):
     out = redact(text)
     for needle in ("signature=", "5f2b3c9d", "0a1b2c3d", "vmPUZE6", "c2lnbmF0", "sign=abc", "api_key=K"):
@@ -85,20 +92,40 @@ def test_the_formatter_redacts_what_a_caller_did_not(caplog):
 
 def _config(tmp_path: Path, server: LocalBinance) -> Path:
     path = tmp_path / "live.toml"
-    path.write_text("\n".join([
-        "[grid]", 'id = "su1"', 'symbol = "BTC/USDT"', 'anchor = "30000"', 'interval = "100"',
-        "[strategy]", "buy_window = 3", 'quote_per_level = "100"',
-        "[engine]", "order_retries = 0", "request_timeout_s = 2",
-        "[exchange]", 'id = "binance"', f'endpoint = "{server.http_url}"',
-        f'journal = "{tmp_path / "live.db"}"', "",
-    ]))
+    path.write_text(
+        "\n".join(
+            [
+                "[grid]",
+                'id = "su1"',
+                'symbol = "BTC/USDT"',
+                'anchor = "30000"',
+                'interval = "100"',
+                "[strategy]",
+                "buy_window = 3",
+                'quote_per_level = "100"',
+                "[engine]",
+                "order_retries = 0",
+                "request_timeout_s = 2",
+                "[exchange]",
+                'id = "binance"',
+                f'endpoint = "{server.http_url}"',
+                f'journal = "{tmp_path / "live.db"}"',
+                "",
+            ]
+        )
+    )
     return path
 
 
 async def _cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gridledger.cli", *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "gridledger.cli",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     return proc.returncode, out.decode(), err.decode()
@@ -110,12 +137,14 @@ def test_a_gateway_error_on_a_signed_call_prints_no_signed_url(tmp_path):
     process may show it, at any log level."""
 
     async def scenario():
-        config = LocalBinanceConfig(api_key="su-key-123456", secret="su-secret-7890",
-                                    http_status_faults={"/api/v3/account": 503})
+        config = LocalBinanceConfig(
+            api_key="su-key-123456", secret="su-secret-7890", http_status_faults={"/api/v3/account": 503}
+        )
         async with LocalBinance(config) as server:
             env = dict(os.environ, GRIDLEDGER_API_KEY="su-key-123456", GRIDLEDGER_API_SECRET="su-secret-7890")
-            code, out, err = await _cli("live", "--config", str(_config(tmp_path, server)), "--dry-run",
-                                        "--log-level", "DEBUG", env=env)
+            code, out, err = await _cli(
+                "live", "--config", str(_config(tmp_path, server)), "--dry-run", "--log-level", "DEBUG", env=env
+            )
             assert code == 4, out + err
             assert "preflight failed" in out and "/api/v3/account?***" in out.replace("\n", "")  # the query goes
             for text in (out, err):
@@ -127,7 +156,7 @@ def test_a_gateway_error_on_a_signed_call_prints_no_signed_url(tmp_path):
     asyncio.run(asyncio.wait_for(scenario(), 90))
 
 
-@pytest.mark.parametrize("unit", ["http://", "-a.b=c&", "a=b&", "?a=1&signature", " signature= ", "apikey:\""])
+@pytest.mark.parametrize("unit", ["http://", "-a.b=c&", "a=b&", "?a=1&signature", " signature= ", 'apikey:"'])
 def test_redact_stays_linear_on_hostile_lines(unit):
     # Every log line goes through redact: a pattern that backtracks would turn one long line
     # into minutes of CPU (an earlier version took 188 s on 350 kB of "http://"). Linear, this
@@ -143,13 +172,23 @@ def test_a_running_engine_logs_failed_signed_calls_without_the_url_query(tmp_pat
     import signal
 
     async def scenario():
-        config = LocalBinanceConfig(api_key="su-key-123456", secret="su-secret-7890",
-                                    http_status_faults={"/api/v3/openOrders": 503})
+        config = LocalBinanceConfig(
+            api_key="su-key-123456", secret="su-secret-7890", http_status_faults={"/api/v3/openOrders": 503}
+        )
         async with LocalBinance(config) as server:
             env = dict(os.environ, GRIDLEDGER_API_KEY="su-key-123456", GRIDLEDGER_API_SECRET="su-secret-7890")
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "gridledger.cli", "live", "--config", str(_config(tmp_path, server)),
-                "--log-level", "INFO", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                sys.executable,
+                "-m",
+                "gridledger.cli",
+                "live",
+                "--config",
+                str(_config(tmp_path, server)),
+                "--log-level",
+                "INFO",
+                env=env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
             )
             assert proc.stderr is not None
             seen: list[str] = []
@@ -162,7 +201,7 @@ def test_a_running_engine_logs_failed_signed_calls_without_the_url_query(tmp_pat
                         break
             finally:
                 proc.send_signal(signal.SIGTERM)
-            rest_err, = [await asyncio.wait_for(proc.stderr.read(), 60)]
+            (rest_err,) = [await asyncio.wait_for(proc.stderr.read(), 60)]
             out = await proc.stdout.read() if proc.stdout is not None else b""
             await proc.wait()
             err = "".join(seen) + rest_err.decode()

@@ -19,29 +19,101 @@ T0 = 1_700_000_000_000
 
 # Key orders of the published samples (binance-spot-api-docs rest-api.md).
 POST_FULL_KEYS = [
-    "symbol", "orderId", "orderListId", "clientOrderId", "transactTime", "price", "origQty",
-    "executedQty", "origQuoteOrderQty", "cummulativeQuoteQty", "status", "timeInForce", "type",
-    "side", "workingTime", "selfTradePreventionMode", "fills",
+    "symbol",
+    "orderId",
+    "orderListId",
+    "clientOrderId",
+    "transactTime",
+    "price",
+    "origQty",
+    "executedQty",
+    "origQuoteOrderQty",
+    "cummulativeQuoteQty",
+    "status",
+    "timeInForce",
+    "type",
+    "side",
+    "workingTime",
+    "selfTradePreventionMode",
+    "fills",
 ]
 FILL_KEYS = ["price", "qty", "commission", "commissionAsset", "tradeId"]
 DELETE_KEYS = [
-    "symbol", "origClientOrderId", "orderId", "orderListId", "clientOrderId", "transactTime",
-    "price", "origQty", "executedQty", "origQuoteOrderQty", "cummulativeQuoteQty", "status",
-    "timeInForce", "type", "side", "selfTradePreventionMode",
+    "symbol",
+    "origClientOrderId",
+    "orderId",
+    "orderListId",
+    "clientOrderId",
+    "transactTime",
+    "price",
+    "origQty",
+    "executedQty",
+    "origQuoteOrderQty",
+    "cummulativeQuoteQty",
+    "status",
+    "timeInForce",
+    "type",
+    "side",
+    "selfTradePreventionMode",
 ]
 GET_KEYS = [
-    "symbol", "orderId", "orderListId", "clientOrderId", "price", "origQty", "executedQty",
-    "cummulativeQuoteQty", "status", "timeInForce", "type", "side", "stopPrice", "icebergQty",
-    "time", "updateTime", "isWorking", "workingTime", "origQuoteOrderQty", "selfTradePreventionMode",
+    "symbol",
+    "orderId",
+    "orderListId",
+    "clientOrderId",
+    "price",
+    "origQty",
+    "executedQty",
+    "cummulativeQuoteQty",
+    "status",
+    "timeInForce",
+    "type",
+    "side",
+    "stopPrice",
+    "icebergQty",
+    "time",
+    "updateTime",
+    "isWorking",
+    "workingTime",
+    "origQuoteOrderQty",
+    "selfTradePreventionMode",
 ]
 OPEN_KEYS = [
-    "symbol", "orderId", "orderListId", "clientOrderId", "price", "origQty", "executedQty",
-    "cummulativeQuoteQty", "status", "timeInForce", "type", "side", "stopPrice", "icebergQty",
-    "time", "updateTime", "isWorking", "origQuoteOrderQty", "workingTime", "selfTradePreventionMode",
+    "symbol",
+    "orderId",
+    "orderListId",
+    "clientOrderId",
+    "price",
+    "origQty",
+    "executedQty",
+    "cummulativeQuoteQty",
+    "status",
+    "timeInForce",
+    "type",
+    "side",
+    "stopPrice",
+    "icebergQty",
+    "time",
+    "updateTime",
+    "isWorking",
+    "origQuoteOrderQty",
+    "workingTime",
+    "selfTradePreventionMode",
 ]
 MY_TRADE_KEYS = [
-    "symbol", "id", "orderId", "orderListId", "price", "qty", "quoteQty", "commission",
-    "commissionAsset", "time", "isBuyer", "isMaker", "isBestMatch",
+    "symbol",
+    "id",
+    "orderId",
+    "orderListId",
+    "price",
+    "qty",
+    "quoteQty",
+    "commission",
+    "commissionAsset",
+    "time",
+    "isBuyer",
+    "isMaker",
+    "isBestMatch",
 ]
 
 
@@ -93,9 +165,17 @@ def test_rest_order_shapes(core: SimCore, parser: Any) -> None:
     full = bf.order_full(order, core.trades_of(order.order_id), T0 + 3)
     assert list(full) == POST_FULL_KEYS and full["fills"] and all(list(f) == FILL_KEYS for f in full["fills"])
     assert (full["status"], full["executedQty"], full["origQty"], full["type"]) == (
-        "PARTIALLY_FILLED", "0.10000000", "0.20000000", "LIMIT")
+        "PARTIALLY_FILLED",
+        "0.10000000",
+        "0.20000000",
+        "LIMIT",
+    )
     assert full["fills"][0] == {
-        "price": "30000.00000000", "qty": "0.10000000", "commission": "0.00010000", "commissionAsset": "BTC", "tradeId": 1,
+        "price": "30000.00000000",
+        "qty": "0.10000000",
+        "commission": "0.00010000",
+        "commissionAsset": "BTC",
+        "tradeId": 1,
     }
     canceled = core.cancel("c1", now_ms=T0 + 9, cancel_client_id="x1")
     delete = bf.order_cancel(canceled, T0 + 9)
@@ -116,12 +196,22 @@ def test_rest_order_shapes(core: SimCore, parser: Any) -> None:
                 assert _is_8dp(value), (key, value)
 
     parsed = parser.parse_order(full)
-    assert (parsed["id"], parsed["clientOrderId"], parsed["status"], parsed["filled"]) == ("1", "c1", "open", "0.10000000")
+    assert (parsed["id"], parsed["clientOrderId"], parsed["status"], parsed["filled"]) == (
+        "1",
+        "c1",
+        "open",
+        "0.10000000",
+    )
     assert parser.parse_order(delete)["status"] == "canceled"
     assert parser.parse_order(row)["postOnly"] is True
     t = parser.parse_trade(trade_row)
     assert (t["id"], t["order"], t["side"], t["takerOrMaker"], t["fee"]) == (
-        "1", "1", "buy", "taker", {"cost": "0.00010000", "currency": "BTC"})
+        "1",
+        "1",
+        "buy",
+        "taker",
+        {"cost": "0.00010000", "currency": "BTC"},
+    )
 
 
 def test_account_and_tickers(core: SimCore, parser: Any) -> None:
@@ -138,15 +228,26 @@ def test_account_and_tickers(core: SimCore, parser: Any) -> None:
     stats = core.ticker_stats()
     rest = bf.ticker_24hr(stats)
     assert (rest["openPrice"], rest["highPrice"], rest["lowPrice"], rest["lastPrice"]) == (
-        "30000.00000000", "30100.00000000", "30000.00000000", "30100.00000000")
+        "30000.00000000",
+        "30100.00000000",
+        "30000.00000000",
+        "30100.00000000",
+    )
     assert (rest["volume"], rest["count"], rest["priceChangePercent"]) == ("3.00000000", 2, "0.333")
     assert bf.book_ticker(stats) == {
-        "symbol": "BTCUSDT", "bidPrice": "30099.99000000", "bidQty": "2.00000000",
-        "askPrice": "30100.01000000", "askQty": "2.00000000",
+        "symbol": "BTCUSDT",
+        "bidPrice": "30099.99000000",
+        "bidQty": "2.00000000",
+        "askPrice": "30100.01000000",
+        "askQty": "2.00000000",
     }
     ticker = parser.parse_ticker(rest)
     assert (ticker["symbol"], ticker["last"], ticker["bid"], ticker["ask"]) == (
-        "BTC/USDT", "30100.00000000", "30099.99000000", "30100.01000000")
+        "BTC/USDT",
+        "30100.00000000",
+        "30099.99000000",
+        "30100.01000000",
+    )
     ws = bf.ws_ticker_24hr(stats)
     assert ws["e"] == "24hrTicker" and ws["c"] == rest["lastPrice"] and ws["C"] == T0 + 1000
 
@@ -178,6 +279,10 @@ def test_rolling_window_matches_a_brute_force_recount() -> None:
         window = [h for h in history if h.ts_ms > ts - 86_400_000]
         stats = core.ticker_stats()
         assert (stats.high, stats.low, stats.open, stats.count) == (
-            max(h.price for h in window), min(h.price for h in window), window[0].price, len(window))
+            max(h.price for h in window),
+            min(h.price for h in window),
+            window[0].price,
+            len(window),
+        )
         assert stats.volume == sum((h.volume for h in window), D(0))
         assert stats.quote_volume == sum((h.price * h.volume for h in window), D(0))

@@ -128,7 +128,6 @@ def test_same_program_same_interleaving() -> None:
     assert run_virtual(main()) == run_virtual(main())
 
 
-
 def test_waits_too_short_to_move_the_clock_fail_instead_of_spinning():
     import pytest
 

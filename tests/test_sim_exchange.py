@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import time
 from decimal import Decimal
@@ -104,7 +105,9 @@ def test_place_watch_fills_fetch_by_client_id_and_trades_from_id() -> None:
         orders_task = asyncio.create_task(sim.watch_orders(SYMBOL))
         trades_task = asyncio.create_task(sim.watch_my_trades(SYMBOL))
         await asyncio.sleep(0)
-        created = await sim.create_order(SYMBOL, "limit", "buy", "0.012", "29950", {"clientOrderId": "gl1a", "postOnly": True})
+        created = await sim.create_order(
+            SYMBOL, "limit", "buy", "0.012", "29950", {"clientOrderId": "gl1a", "postOnly": True}
+        )
         assert created["info"]["orderId"] == 1 and created["clientOrderId"] == "gl1a"
         assert created["status"] == "open" and created["postOnly"] is True
         strings_only(created)
@@ -125,7 +128,10 @@ def test_place_watch_fills_fetch_by_client_id_and_trades_from_id() -> None:
 
         updates = await sim.watch_orders(SYMBOL)
         assert [(u["status"], u["filled"]) for u in updates] == [
-            ("open", "0.00500000"), ("open", "0.01000000"), ("closed", "0.01200000")]
+            ("open", "0.00500000"),
+            ("open", "0.01000000"),
+            ("closed", "0.01200000"),
+        ]
 
         by_client = await sim.fetch_order(None, SYMBOL, {"clientOrderId": "gl1a"})
         assert (by_client["id"], by_client["status"], by_client["filled"]) == ("1", "closed", "0.01200000")
@@ -261,7 +267,9 @@ def test_stream_disconnect_raises_in_the_pending_watch_and_replays_on_reconnect(
         # the fill we had not read yet, then the replay of the last two deliveries
         # (account position, which watch_orders skips, and the same fill again)
         assert [(u["info"]["x"], u["info"]["z"], u["info"]["I"]) for u in got] == [
-            ("TRADE", "0.00100000", 2), ("TRADE", "0.00100000", 2)]
+            ("TRADE", "0.00100000", 2),
+            ("TRADE", "0.00100000", 2),
+        ]
         assert sim.faults.replayed == 2
         await sim.close()
 
@@ -308,7 +316,9 @@ def test_csv_candles_drive_the_exchange_until_the_data_ends() -> None:
 def _session(seed: int) -> tuple[list[Any], list[Any], dict[str, int]]:
     faults = StreamFaults(duplicate_p=0.2, reorder_window=3, disconnect_every=7, replay_last=2, seed=seed)
     cfg = config(
-        SyntheticParams(start_price=D("30000"), tick_ms=500, volatility=3.0, mean_reversion=200.0, volume_mean=D("0.05")),
+        SyntheticParams(
+            start_price=D("30000"), tick_ms=500, volatility=3.0, mean_reversion=200.0, volume_mean=D("0.05")
+        ),
         seed=seed,
         stream_faults=faults,
         rest_latency_ms=30,
@@ -332,10 +342,8 @@ def _session(seed: int) -> tuple[list[Any], list[Any], dict[str, int]]:
         for level in range(1, 9):
             for side, sign in (("buy", -1), ("sell", 1)):
                 price = D("30000") + sign * level * D("7.5")
-                try:
+                with contextlib.suppress(ccxt.RequestTimeout, ccxt.InvalidOrder):
                     await sim.create_order(SYMBOL, "limit", side, "0.002", str(price), {"postOnly": True})
-                except (ccxt.RequestTimeout, ccxt.InvalidOrder):
-                    pass
         await asyncio.sleep(600)
         consumer.cancel()
         events = [(e.seq, e.ts_ms, e.payload) for e in sim.core.events]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import random
 from decimal import Decimal
 from typing import Any
@@ -25,8 +26,40 @@ T0 = 1_700_000_000_000
 # Key order of the published Binance spot executionReport (listenKey form, without the
 # STP-only "v" field).
 REPORT_KEYS = [
-    "e", "E", "s", "c", "S", "o", "f", "q", "p", "P", "F", "g", "C", "x", "X", "r", "i", "l",
-    "z", "L", "n", "N", "T", "t", "I", "w", "m", "M", "O", "Z", "Y", "Q", "W", "V",
+    "e",
+    "E",
+    "s",
+    "c",
+    "S",
+    "o",
+    "f",
+    "q",
+    "p",
+    "P",
+    "F",
+    "g",
+    "C",
+    "x",
+    "X",
+    "r",
+    "i",
+    "l",
+    "z",
+    "L",
+    "n",
+    "N",
+    "T",
+    "t",
+    "I",
+    "w",
+    "m",
+    "M",
+    "O",
+    "Z",
+    "Y",
+    "Q",
+    "W",
+    "V",
 ]
 
 
@@ -220,10 +253,8 @@ def test_conservation_over_a_random_session() -> None:
                 side = rng.choice(["buy", "sell"])
                 offset = D(rng.randint(-30, 60)) * D("1.5") * (1 if side == "sell" else -1)
                 amount = D(rng.randint(20, 3000)) * D("0.00001")
-                try:
+                with contextlib.suppress(SimOrderError):
                     core.place(None, side, "limit", amount, price + offset, post_only=rng.random() < 0.5)
-                except SimOrderError:
-                    pass
             elif action < 0.55 and core.open_orders():
                 core.cancel(rng.choice(core.open_orders()).order_id)
             else:
@@ -259,8 +290,12 @@ def test_filter_and_balance_rejections_carry_binance_codes() -> None:
         (dict(amount=D("0.00005"), price=D("29000")), FilterFailure, -1013, "Filter failure: LOT_SIZE"),
         (dict(amount=D("0.000305"), price=D("29000")), FilterFailure, -1013, "Filter failure: LOT_SIZE"),
         (dict(amount=D("0.001"), price=D("29000.005")), FilterFailure, -1013, "Filter failure: PRICE_FILTER"),
-        (dict(amount=D("0.01"), price=D("29000")), InsufficientBalance, -2010,
-         "Account has insufficient balance for requested action."),
+        (
+            dict(amount=D("0.01"), price=D("29000")),
+            InsufficientBalance,
+            -2010,
+            "Account has insufficient balance for requested action.",
+        ),
     ]
     for kwargs, exc_type, code, msg in cases:
         with pytest.raises(exc_type) as info:
@@ -333,19 +368,45 @@ def test_execution_report_fields_follow_binance() -> None:
     # non-trade executions
     for r in (new, cxl):
         assert (r["t"], r["l"], r["L"], r["n"], r["N"], r["Y"], r["m"], r["M"]) == (
-            -1, "0.00000000", "0.00000000", "0", None, "0.00000000", False, False)
+            -1,
+            "0.00000000",
+            "0.00000000",
+            "0",
+            None,
+            "0.00000000",
+            False,
+            False,
+        )
     assert (new["c"], new["C"], new["X"], new["w"], new["z"], new["Z"]) == (
-        "gl1test", "", "NEW", True, "0.00000000", "0.00000000")
+        "gl1test",
+        "",
+        "NEW",
+        True,
+        "0.00000000",
+        "0.00000000",
+    )
     # trades: cumulative z/Z, last l/L/Y, commission, ids
     assert (t1["X"], t1["l"], t1["z"], t1["L"], t1["Y"], t1["Z"]) == (
-        "PARTIALLY_FILLED", "0.10000000", "0.10000000", "29900.50000000", "2990.05000000", "2990.05000000")
+        "PARTIALLY_FILLED",
+        "0.10000000",
+        "0.10000000",
+        "29900.50000000",
+        "2990.05000000",
+        "2990.05000000",
+    )
     assert (t2["X"], t2["l"], t2["z"], t2["Z"]) == ("PARTIALLY_FILLED", "0.10000000", "0.20000000", "5980.10000000")
     assert (t1["n"], t1["N"], t1["m"], t1["M"], t1["w"]) == ("0.00010000", "BTC", True, True, True)
     assert (t1["t"], t2["t"]) == (1, 2)
     assert t1["E"] == t1["T"] == T0 + 1010
     # cancel: c is the cancel request id, C the original client id
     assert (cxl["c"], cxl["C"], cxl["X"], cxl["w"], cxl["z"], cxl["Z"]) == (
-        "cancelReq1", "gl1test", "CANCELED", False, "0.20000000", "5980.10000000")
+        "cancelReq1",
+        "gl1test",
+        "CANCELED",
+        False,
+        "0.20000000",
+        "5980.10000000",
+    )
     assert cxl["E"] == cxl["T"] == T0 + 2017
 
 

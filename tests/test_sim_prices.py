@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import math
 from decimal import Decimal
 from pathlib import Path
@@ -60,7 +61,7 @@ def test_mean_reversion_keeps_the_price_near_its_start() -> None:
 def test_volatility_scales_per_tick_moves() -> None:
     def mean_abs_return(vol: float) -> float:
         prices = [float(t.price) for t in take(_path(volatility=vol, mean_reversion=0.0, jump_probability=0.0), 3000)]
-        return sum(abs(math.log(b / a)) for a, b in zip(prices, prices[1:])) / (len(prices) - 1)
+        return sum(abs(math.log(b / a)) for a, b in itertools.pairwise(prices)) / (len(prices) - 1)
 
     low, high = mean_abs_return(0.2), mean_abs_return(2.0)
     expected_high = 2.0 * math.sqrt(1000 / (365 * 24 * 3600 * 1000)) * math.sqrt(2 / math.pi)
@@ -81,13 +82,23 @@ def test_csv_candles_expand_to_four_ticks_in_candle_order() -> None:
     assert len(ticks) == 30 * 4
     first = ticks[:4]
     # 1700000040000,36500.00,36505.11,36491.34,36493.60,23.75587 is a down candle: O, H, L, C
-    assert [t.price for t in first] == [Decimal("36500.00"), Decimal("36505.11"), Decimal("36491.34"), Decimal("36493.60")]
+    assert [t.price for t in first] == [
+        Decimal("36500.00"),
+        Decimal("36505.11"),
+        Decimal("36491.34"),
+        Decimal("36493.60"),
+    ]
     assert [t.ts_ms for t in first] == [1700000040000, 1700000055000, 1700000070000, 1700000085000]
     assert sum(t.volume for t in first) == Decimal("23.75587")
     # third candle goes up: O, L, H, C
     third = ticks[8:12]
-    assert [t.price for t in third] == [Decimal("36485.72"), Decimal("36481.77"), Decimal("36514.13"), Decimal("36511.64")]
-    assert all(a.ts_ms < b.ts_ms for a, b in zip(ticks, ticks[1:]))
+    assert [t.price for t in third] == [
+        Decimal("36485.72"),
+        Decimal("36481.77"),
+        Decimal("36514.13"),
+        Decimal("36511.64"),
+    ]
+    assert all(a.ts_ms < b.ts_ms for a, b in itertools.pairwise(ticks))
 
 
 def test_csv_candles_bad_rows_name_the_line(tmp_path: Path) -> None:
@@ -106,7 +117,7 @@ def test_csv_candles_bad_rows_name_the_line(tmp_path: Path) -> None:
             list(CsvCandlesPath(file))
     file = tmp_path / "h.csv"
     file.write_text("time,open,high,low,close,volume\n1,1,1,1,1,1\n")
-    with pytest.raises(ValueError, match="h.csv:1:"):
+    with pytest.raises(ValueError, match=r"h.csv:1:"):
         list(CsvCandlesPath(file))
 
 
@@ -119,11 +130,11 @@ def test_csv_trades(tmp_path: Path) -> None:
     ]
     assert [t.price for t in CsvTradesPath(file, price_step=STEP)] == [Decimal("30000.12"), Decimal("30001.00")]
     file.write_text("timestamp_ms,price,amount\n1000,30000,0.5\n900,30000,0.5\n")
-    with pytest.raises(ValueError, match="t.csv:3: timestamp_ms goes backwards"):
+    with pytest.raises(ValueError, match=r"t.csv:3: timestamp_ms goes backwards"):
         list(CsvTradesPath(file))
     file.write_text("timestamp_ms,price,amount\n1000,abc,0.5\n")
-    with pytest.raises(ValueError, match="t.csv:2: price is not a number"):
+    with pytest.raises(ValueError, match=r"t.csv:2: price is not a number"):
         list(CsvTradesPath(file))
     file.write_text("timestamp_ms,price,amount\n1000.5,1,0.5\n")
-    with pytest.raises(ValueError, match="t.csv:2: timestamp_ms is not an integer"):
+    with pytest.raises(ValueError, match=r"t.csv:2: timestamp_ms is not an integer"):
         list(CsvTradesPath(file))

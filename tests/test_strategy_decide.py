@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from gridledger.config import strategy_params
 from gridledger.domain.types import Role, Side
 from gridledger.strategy import (
     Cancel,
@@ -29,7 +30,7 @@ RULES = MarketRules(
 def params(**kw: object) -> GridParams:
     base: dict[str, object] = dict(anchor=D("30000"), interval=D("100"), quote_per_level=D("100"))
     base.update(kw)
-    return GridParams(**base)  # type: ignore[arg-type]
+    return strategy_params(**base)  # type: ignore[arg-type]
 
 
 def buy(level: int, cid: str | None = None, amount: str = "0.003") -> SlotView:

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gridledger.config import strategy_params
 from gridledger.strategy import (
     GridParams,
     MarketRules,
@@ -17,8 +18,8 @@ from gridledger.strategy import (
     buy_amount,
     check_grid,
     is_dust,
-    level_price,
     next_centre,
+    order_price,
     raw_centre,
     sellable_amount,
     window_floor,
@@ -34,7 +35,7 @@ RULES = MarketRules(
 def params(**kw: object) -> GridParams:
     base: dict[str, object] = dict(anchor=D("30000"), interval=D("100"), quote_per_level=D("100"))
     base.update(kw)
-    return GridParams(**base)  # type: ignore[arg-type]
+    return strategy_params(**base)  # type: ignore[arg-type]
 
 
 # --- validation -------------------------------------------------------------------------
@@ -136,9 +137,9 @@ def test_state_reject_counts() -> None:
 
 def test_level_price_on_tick() -> None:
     p = params()
-    assert level_price(p, RULES, 0) == D("30000")
-    assert level_price(p, RULES, -3) == D("29700")
-    assert level_price(p, RULES, 2) == D("30200")
+    assert order_price(p, RULES, 0) == D("30000")
+    assert order_price(p, RULES, -3) == D("29700")
+    assert order_price(p, RULES, 2) == D("30200")
 
 
 @pytest.mark.parametrize(

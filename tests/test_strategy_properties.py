@@ -15,6 +15,7 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gridledger.config import strategy_params
 from gridledger.domain.types import Role, Side
 from gridledger.strategy import (
     Cancel,
@@ -26,8 +27,8 @@ from gridledger.strategy import (
     SlotView,
     StrategyState,
     decide,
-    level_price,
     meets_minimums,
+    order_price,
     sellable_amount,
 )
 
@@ -176,7 +177,7 @@ def check_invariants(
         if p.side is Side.BUY:
             assert p.role is Role.OPEN and not paused
             assert centre - params.buy_window <= p.level <= centre - 1
-            assert p.price == level_price(params, rules, p.level)
+            assert p.price == order_price(params, rules, p.level)
             assert p.amount * p.price <= params.quote_per_level
             if params.post_only:
                 assert p.price < price
@@ -186,7 +187,7 @@ def check_invariants(
                 assert p.price <= params.upper_price
         else:
             assert p.role is Role.CLOSE
-            assert p.price == level_price(params, rules, p.level + 1)
+            assert p.price == order_price(params, rules, p.level + 1)
             assert p.amount == sellable_amount(view[p.level].qty, rules)
 
     # Every slot with inventory and no live order gets its closing sell, or a note that
@@ -196,7 +197,7 @@ def check_invariants(
         if s.qty <= 0 or s.live is not None:
             continue
         sellable = meets_minimums(
-            sellable_amount(s.qty, rules), level_price(params, rules, lvl + 1), rules
+            sellable_amount(s.qty, rules), order_price(params, rules, lvl + 1), rules
         )
         if lvl in sells:
             assert sellable
@@ -304,7 +305,7 @@ def test_no_churn_on_small_step_paths(world: World, path: list[tuple[int, int]])
 
 
 def wobble_world(hysteresis: Decimal, window: int = 3, cap: int = 20) -> World:
-    params = GridParams(
+    params = strategy_params(
         anchor=D("1000"),
         interval=D("10"),
         quote_per_level=D("100"),
@@ -382,7 +383,7 @@ def test_wobble_without_hysteresis_always_churns(
 def test_world_closes_a_filled_buy_with_a_sell_one_level_up() -> None:
     # A sanity run of the fake world itself: fill, close, sell fill, dust residual.
     world = wobble_world(D("0.25"))
-    world.params = GridParams(
+    world.params = strategy_params(
         anchor=D("1000"), interval=D("10"), quote_per_level=D("100"), buy_window=2
     )
     world.tick(D("1000"))

@@ -10,6 +10,7 @@ import asyncio
 import logging
 
 from engine_helpers import BALANCES, START, engine, path, venue
+
 from gridledger.domain.coid import ClientId, decode, encode
 from gridledger.domain.types import Role, Side
 from gridledger.exchange.sim.clock import run_virtual
@@ -57,7 +58,7 @@ def test_an_order_under_our_grid_id_at_a_generation_we_never_sent_pauses_opening
         # Opening orders stay paused: a freed slot is not refilled.
         placed = eng.stats.placed
         own = next(r for r in eng.ledger.live_orders() if r.client_id != twin_id and r.level == -3)
-        await eng._cancel(Cancel(own.level, own.client_id, "test"), force=True)
+        await eng.orders.cancel(Cancel(own.level, own.client_id, "test"), force=True)
         await asyncio.sleep(30)
         assert eng.stats.placed == placed
         stop.set()
@@ -80,7 +81,7 @@ def test_our_client_id_reused_for_another_exchange_order_is_a_twin(tmp_path):
         eng, stop, task = await _started(sim, tmp_path / "a.db")
         own = next(r for r in eng.ledger.live_orders() if r.level == -3)
         eng.manual_pause = True  # keep our own engine from refilling the level meanwhile
-        await eng._cancel(Cancel(own.level, own.client_id, "test"), force=True)
+        await eng.orders.cancel(Cancel(own.level, own.client_id, "test"), force=True)
         await asyncio.sleep(2)
         assert not eng.ledger.order(own.client_id).live and eng.twin_detected is None
         # An engine with an older journal reuses that (now closed) client id for a new order.

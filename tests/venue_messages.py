@@ -44,45 +44,117 @@ def fill_message(
     """A trade message; ``qty``/``price``/``ts`` are used verbatim (any JSON value)."""
     if fmt == "ccxt":
         return {
-            "id": trade_id, "order": order_id, "clientOrderId": client_id, "symbol": "BTC/USDT",
-            "side": side, "amount": qty, "price": price, "takerOrMaker": "maker",
-            "fee": {"currency": fee_asset, "cost": fee}, "timestamp": ts,
+            "id": trade_id,
+            "order": order_id,
+            "clientOrderId": client_id,
+            "symbol": "BTC/USDT",
+            "side": side,
+            "amount": qty,
+            "price": price,
+            "takerOrMaker": "maker",
+            "fee": {"currency": fee_asset, "cost": fee},
+            "timestamp": ts,
         }
     if fmt == "binance-spot":
         return {
-            "e": "executionReport", "E": 1700000000001, "s": "BTCUSDT", "c": client_id, "S": side.upper(),
-            "o": "LIMIT", "f": "GTC", "q": qty, "p": price, "x": "TRADE", "X": "PARTIALLY_FILLED",
-            "i": int(order_id), "l": qty, "z": qty, "L": price, "n": fee, "N": fee_asset, "T": ts,
-            "t": int(trade_id), "I": int(trade_id) + 1000, "m": True, "C": "",
+            "e": "executionReport",
+            "E": 1700000000001,
+            "s": "BTCUSDT",
+            "c": client_id,
+            "S": side.upper(),
+            "o": "LIMIT",
+            "f": "GTC",
+            "q": qty,
+            "p": price,
+            "x": "TRADE",
+            "X": "PARTIALLY_FILLED",
+            "i": int(order_id),
+            "l": qty,
+            "z": qty,
+            "L": price,
+            "n": fee,
+            "N": fee_asset,
+            "T": ts,
+            "t": int(trade_id),
+            "I": int(trade_id) + 1000,
+            "m": True,
+            "C": "",
         }
     if fmt == "binance-usdm":
         return {
-            "e": "ORDER_TRADE_UPDATE", "E": 1700000000001, "T": ts,
+            "e": "ORDER_TRADE_UPDATE",
+            "E": 1700000000001,
+            "T": ts,
             "o": {
-                "s": "BTCUSDT", "c": client_id, "S": side.upper(), "o": "LIMIT", "f": "GTC", "q": qty,
-                "p": price, "ap": price, "x": "TRADE", "X": "PARTIALLY_FILLED", "i": int(order_id), "l": qty,
-                "z": qty, "L": price, "N": fee_asset, "n": fee, "T": ts, "t": int(trade_id), "m": True,
+                "s": "BTCUSDT",
+                "c": client_id,
+                "S": side.upper(),
+                "o": "LIMIT",
+                "f": "GTC",
+                "q": qty,
+                "p": price,
+                "ap": price,
+                "x": "TRADE",
+                "X": "PARTIALLY_FILLED",
+                "i": int(order_id),
+                "l": qty,
+                "z": qty,
+                "L": price,
+                "N": fee_asset,
+                "n": fee,
+                "T": ts,
+                "t": int(trade_id),
+                "m": True,
             },
         }
     if fmt == "okx":
         okx_fee = fee if fee.startswith("-") or fee == "0" else "-" + fee  # OKX: negative = charged
         return {
             "arg": {"channel": "orders", "instType": "SPOT", "instId": "BTC-USDT"},
-            "data": [{
-                "instType": "SPOT", "instId": "BTC-USDT", "ordId": order_id, "clOrdId": client_id,
-                "side": side, "ordType": "limit", "px": price, "sz": qty, "accFillSz": qty, "avgPx": price,
-                "state": "partially_filled", "fee": okx_fee, "feeCcy": fee_asset, "fillSz": qty,
-                "fillPx": price, "tradeId": trade_id, "fillFee": okx_fee, "fillFeeCcy": fee_asset,
-                "fillTime": ts, "uTime": ts,
-            }],
+            "data": [
+                {
+                    "instType": "SPOT",
+                    "instId": "BTC-USDT",
+                    "ordId": order_id,
+                    "clOrdId": client_id,
+                    "side": side,
+                    "ordType": "limit",
+                    "px": price,
+                    "sz": qty,
+                    "accFillSz": qty,
+                    "avgPx": price,
+                    "state": "partially_filled",
+                    "fee": okx_fee,
+                    "feeCcy": fee_asset,
+                    "fillSz": qty,
+                    "fillPx": price,
+                    "tradeId": trade_id,
+                    "fillFee": okx_fee,
+                    "fillFeeCcy": fee_asset,
+                    "fillTime": ts,
+                    "uTime": ts,
+                }
+            ],
         }
     if fmt == "bybit":
         return {
-            "topic": "execution", "creationTime": 1700000000001,
-            "data": [{
-                "category": "spot", "symbol": "BTCUSDT", "execFee": fee, "execId": trade_id,
-                "execPrice": price, "execQty": qty, "execType": "Trade", "orderId": order_id,
-                "orderLinkId": client_id, "side": side.capitalize(), "execTime": ts, "feeCurrency": fee_asset,
-            }],
+            "topic": "execution",
+            "creationTime": 1700000000001,
+            "data": [
+                {
+                    "category": "spot",
+                    "symbol": "BTCUSDT",
+                    "execFee": fee,
+                    "execId": trade_id,
+                    "execPrice": price,
+                    "execQty": qty,
+                    "execType": "Trade",
+                    "orderId": order_id,
+                    "orderLinkId": client_id,
+                    "side": side.capitalize(),
+                    "execTime": ts,
+                    "feeCurrency": fee_asset,
+                }
+            ],
         }
     raise ValueError(fmt)

@@ -57,9 +57,7 @@ def _check(text: str) -> str:
 
 def validate_grid_id(grid_id: str) -> str:
     if not _GRID_ID.fullmatch(grid_id):
-        raise CoidError(
-            f"grid id must be 1 to {MAX_GRID_ID_LEN} characters from [A-Za-z0-9], got {grid_id!r}"
-        )
+        raise CoidError(f"grid id must be 1 to {MAX_GRID_ID_LEN} characters from [A-Za-z0-9], got {grid_id!r}")
     return grid_id
 
 

@@ -1,4 +1,5 @@
-"""The grid's identity: which market, where level 0 is, and the spacing of levels."""
+"""The grid's identity: which market, where level 0 is, the spacing of levels, and which way
+it trades."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from decimal import Decimal
 
 from gridledger.domain.coid import validate_grid_id
 from gridledger.domain.instrument import Instrument
+from gridledger.domain.types import Direction
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,13 +18,17 @@ class GridSpec:
     anchor: Decimal
     interval: Decimal
     account: str = "default"
+    # Only LONG is wired: the config does not expose it, and the engine places buys to open.
+    direction: Direction = Direction.LONG
 
     def __post_init__(self) -> None:
         validate_grid_id(self.grid_id)
-        if not self.anchor.is_finite() or self.anchor <= 0:
-            raise ValueError(f"anchor must be a positive number, got {self.anchor}")
-        if not self.interval.is_finite() or self.interval <= 0:
-            raise ValueError(f"interval must be a positive number, got {self.interval}")
+        for name in ("anchor", "interval"):
+            value = getattr(self, name)
+            # A float here means a caller skipped parsing: its binary expansion must never
+            # reach level prices.
+            if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
+                raise ValueError(f"{name} must be a positive number, got {value}")
 
     @property
     def symbol(self) -> str:

@@ -28,14 +28,12 @@ class Instrument:
         return "spot" if self.settle is None else "linear"
 
     @classmethod
-    def from_symbol(cls, symbol: str, contract_size: Decimal = ONE) -> "Instrument":
+    def from_symbol(cls, symbol: str, contract_size: Decimal = ONE) -> Instrument:
         """Build from a unified symbol; venue ids are derived for Binance, OKX and Bybit."""
         pair, _, settle = symbol.partition(":")
         base, sep, quote = pair.partition("/")
         if not sep or not base or not quote or not (base + quote).isalnum():
-            raise ValueError(
-                f"symbol must be a ccxt unified symbol like BTC/USDT or BTC/USDT:USDT, got {symbol!r}"
-            )
+            raise ValueError(f"symbol must be a ccxt unified symbol like BTC/USDT or BTC/USDT:USDT, got {symbol!r}")
         if settle and not settle.isalnum():
             raise ValueError(f"symbol settle currency is not alphanumeric: {symbol!r}")
         if contract_size <= 0:

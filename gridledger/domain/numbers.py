@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
 from decimal import (
     ROUND_HALF_EVEN,
     Context,
@@ -39,7 +40,7 @@ from decimal import (
     getcontext,
     setcontext,
 )
-from typing import Any, Callable, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -81,7 +82,8 @@ LEDGER_CONTEXT = Context(
     traps=[InvalidOperation, DivisionByZero, Overflow, Inexact],
 )
 
-_F = TypeVar("_F", bound=Callable[..., Any])
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 _ASCII_END = frozenset("0123456789.")
 _ASCII_START = frozenset("0123456789.+-")
 
@@ -90,7 +92,7 @@ class InputError(ValueError):
     """Malformed input: the message says which field and why."""
 
 
-def exact(fn: _F) -> _F:
+def exact(fn: Callable[_P, _R]) -> Callable[_P, _R]:
     """Run ``fn`` in ``LEDGER_CONTEXT`` (exact ledger arithmetic), then restore the caller's.
 
     Switched per call instead of set once at import: the decimal context is per thread and
@@ -101,7 +103,7 @@ def exact(fn: _F) -> _F:
     """
 
     @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         saved = getcontext()
         ctx = _ledger_context()
         if saved is ctx:
@@ -112,7 +114,7 @@ def exact(fn: _F) -> _F:
         finally:
             setcontext(saved)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 _THREAD = threading.local()
@@ -120,7 +122,8 @@ _THREAD = threading.local()
 
 def _ledger_context() -> Context:
     try:
-        return _THREAD.ctx  # type: ignore[no-any-return]
+        ctx: Context = _THREAD.ctx  # threading.local attributes are untyped
+        return ctx
     except AttributeError:
         ctx = _THREAD.ctx = LEDGER_CONTEXT.copy()
         return ctx
@@ -133,11 +136,11 @@ def show(value: object, limit: int = 40) -> str:
     error message), and never calls ``repr`` on a huge int (Python refuses to print ints of
     more than 4300 digits, and takes quadratic time below that).
     """
-    if type(value) is int and value.bit_length() > 128:  # type: ignore[union-attr]
-        return f"<an integer of about {int(value.bit_length() * 0.30103)} digits>"  # type: ignore[union-attr]
-    if type(value) is str and len(value) > limit:  # type: ignore[arg-type]
-        text = repr(value[:limit])  # type: ignore[index]
-        return f"{text}… ({len(value)} chars)"  # type: ignore[arg-type]
+    if type(value) is int and value.bit_length() > 128:
+        return f"<an integer of about {int(value.bit_length() * 0.30103)} digits>"
+    if type(value) is str and len(value) > limit:
+        text = repr(value[:limit])
+        return f"{text}… ({len(value)} chars)"
     try:
         text = repr(value)
     except ValueError:  # a container holding an int too long to print

@@ -1,8 +1,8 @@
-"""Order side, role and status, with the status order of rule R3."""
+"""Order side, role and status (with the status order of rule R3), slot status and grid direction."""
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import Enum, StrEnum
 
 
 class Side(str, Enum):
@@ -10,7 +10,7 @@ class Side(str, Enum):
     SELL = "sell"
 
     @classmethod
-    def parse(cls, value: object) -> "Side":
+    def parse(cls, value: object) -> Side:
         text = str(value).strip().lower() if value is not None else ""
         try:
             return cls(text)
@@ -41,17 +41,6 @@ class OrderStatus(str, Enum):
     def terminal(self) -> bool:
         return _RANK[self] >= 2
 
-    def join(self, other: "OrderStatus | None") -> "OrderStatus":
-        """The later of two statuses (R3: status only moves forward).
-
-        Terminal statuses are ranked among themselves too (FILLED above CANCELED above
-        EXPIRED above REJECTED) so that the result does not depend on arrival order: a
-        cancel/fill race reported both ways ends FILLED whichever report came first.
-        """
-        if other is None or _RANK[self] >= _RANK[other]:
-            return self
-        return other
-
 
 _RANK = {
     OrderStatus.NEW: 0,
@@ -61,3 +50,48 @@ _RANK = {
     OrderStatus.CANCELED: 4,
     OrderStatus.FILLED: 5,
 }
+
+
+def later_status(status: OrderStatus, other: OrderStatus | None) -> OrderStatus:
+    """The later of two statuses (R3: status only moves forward).
+
+    Terminal statuses are ranked among themselves too (FILLED above CANCELED above
+    EXPIRED above REJECTED) so that the result does not depend on arrival order: a
+    cancel/fill race reported both ways ends FILLED whichever report came first.
+    """
+    if other is None or _RANK[status] >= _RANK[other]:
+        return status
+    return other
+
+
+class SlotStatus(StrEnum):
+    """A slot's status, derived from its bound order alone (inventory is reported beside it).
+
+    A ``StrEnum`` so that reports and JSON carry the same bare strings as before.
+    """
+
+    FREE = "FREE"  # no live order
+    PENDING = "PENDING"  # an opening order is working
+    LOCKED = "LOCKED"  # a closing order holds the slot's inventory
+
+
+class Direction(str, Enum):
+    """Which way a grid trades: a long grid buys to open and sells to close, a short grid
+    sells to open and buys to close. Only LONG is wired (config does not expose it yet)."""
+
+    LONG = "long"
+    SHORT = "short"
+
+    @property
+    def opening_side(self) -> Side:
+        return Side.BUY if self is Direction.LONG else Side.SELL
+
+    @property
+    def closing_side(self) -> Side:
+        return Side.SELL if self is Direction.LONG else Side.BUY
+
+    @property
+    def step(self) -> int:
+        """Where a slot's closing order sits, in levels from the slot: one up for a long grid
+        (sell above the buy), one down for a short grid (buy back below the sell)."""
+        return 1 if self is Direction.LONG else -1

@@ -11,28 +11,16 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from gridledger.domain.instrument import Instrument
 from gridledger.ledger.evidence import Parsed
-from gridledger.ledger.normalize import parse_ccxt_order, parse_ccxt_trade, parse_message
+from gridledger.venues import parse_ccxt_order, parse_ccxt_trade, parse_message
+from gridledger.venues.registry import venue_for_exchange
 
 log = logging.getLogger("gridledger.engine")
-
-# ccxt exchange id -> the parser of its raw payloads. "sim" speaks Binance spot's formats.
-VENUE_FORMATS: dict[str, str] = {
-    "binance": "binance-spot",
-    "binanceus": "binance-spot",
-    "binanceusdm": "binance-usdm",
-    "okx": "okx",
-    "bybit": "bybit",
-    "sim": "binance-spot",
-}
-
-# Venues whose order stream carries every fill (Binance executionReport has the last trade
-# in each message): subscribing to the trade stream too would only deliver duplicates.
-ORDER_STREAM_HAS_TRADES = {"binance-spot", "binance-usdm"}
 
 
 def _default(value: Any) -> Any:
@@ -47,15 +35,21 @@ def dump(value: Any) -> str:
 
 class EvidenceReader:
     def __init__(self, exchange_id: str, instrument: Instrument) -> None:
-        self.fmt = VENUE_FORMATS.get(exchange_id)
+        venue = venue_for_exchange(exchange_id)  # the registry says which parser reads its payloads
+        self.fmt = venue.name if venue is not None else None
+        # Binance's executionReport carries each fill: subscribing to the trade stream too
+        # would only deliver duplicates. Without a venue parser, both streams are read.
+        self._order_stream_has_trades = venue is not None and venue.order_stream_has_trades
         self.instrument = instrument
-        if self.fmt is None:
-            log.warning("no venue parser for this exchange: evidence comes from ccxt's unified fields",
-                        extra={"fields": {"exchange": exchange_id}})
+        if venue is None:
+            log.warning(
+                "no venue parser for this exchange: evidence comes from ccxt's unified fields",
+                extra={"fields": {"exchange": exchange_id}},
+            )
 
     @property
     def needs_trade_stream(self) -> bool:
-        return self.fmt not in ORDER_STREAM_HAS_TRADES
+        return not self._order_stream_has_trades
 
     def _raw(self, structure: Mapping[str, Any]) -> Any:
         info = structure.get("info")

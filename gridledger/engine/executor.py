@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, TypeVar
 
 import ccxt
 
@@ -146,8 +147,15 @@ class WeightBudget:
                 break
             self.waits += 1
             self.waited_s += delay
-            log_event(log, logging.INFO, "request weight budget: waiting", seconds=round(delay, 3),
-                      weight=weight, used=self._used, per_minute=self.per_minute)
+            log_event(
+                log,
+                logging.INFO,
+                "request weight budget: waiting",
+                seconds=round(delay, 3),
+                weight=weight,
+                used=self._used,
+                per_minute=self.per_minute,
+            )
             await asyncio.sleep(delay)
         self.spend(weight, loop.time())
 
@@ -167,11 +175,22 @@ class Caller:
     blindly: its failure is classified and resolved by a query.
     """
 
-    def __init__(self, rate_per_s: float, timeout_s: float, retries: int, weight_per_min: int = 6000) -> None:
+    def __init__(
+        self,
+        rate_per_s: float,
+        timeout_s: float,
+        retries: int,
+        weight_per_min: int = 6000,
+        *,
+        backoff_s: float = 0.5,
+        backoff_max_s: float = 30.0,
+    ) -> None:
         self.limiter = RateLimiter(rate_per_s)
         self.budget = WeightBudget(weight_per_min)
         self.timeout_s = timeout_s
         self.retries = retries
+        self.backoff_s = backoff_s  # the wait before the first retry, doubling up to backoff_max_s
+        self.backoff_max_s = backoff_max_s
         self.calls = 0
         self.errors = 0
 
@@ -181,26 +200,32 @@ class Caller:
         self.calls += 1
         try:
             value = await asyncio.wait_for(fn(), self.timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.errors += 1
             log_event(log, logging.WARNING, "exchange call timed out", call=what)
             return CallResult(error=ccxt.RequestTimeout(f"{what} timed out"), verdict=Verdict.UNKNOWN)
         except ccxt.BaseError as exc:
             self.errors += 1
             verdict = classify(exc)
-            log_event(log, logging.INFO if verdict is not Verdict.UNKNOWN else logging.WARNING,
-                      "exchange call failed", call=what, error=type(exc).__name__,
-                      verdict=verdict.value, message=redact(str(exc))[:300])
+            log_event(
+                log,
+                logging.INFO if verdict is not Verdict.UNKNOWN else logging.WARNING,
+                "exchange call failed",
+                call=what,
+                error=type(exc).__name__,
+                verdict=verdict.value,
+                message=redact(str(exc))[:300],
+            )
             return CallResult(error=exc, verdict=verdict)
         return CallResult(value=value)
 
     async def retry(self, what: str, fn: Callable[[], Awaitable[T]]) -> CallResult:
-        delay = 0.5
+        delay = self.backoff_s
         result = await self.once(what, fn)
         for _ in range(self.retries):
             if result.verdict is not Verdict.UNKNOWN:
                 return result
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
+            delay = min(delay * 2, self.backoff_max_s)
             result = await self.once(what, fn)
         return result

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from gridledger.domain.numbers import ZERO, opt_decimal
 from gridledger.strategy import MarketRules
@@ -42,5 +43,7 @@ def market_rules(exchange: Any, market: Mapping[str, Any]) -> MarketRules:
 
 
 def fee_rates(market: Mapping[str, Any]) -> tuple[Decimal | None, Decimal | None]:
-    return (opt_decimal(market.get("maker"), "maker fee", negative_ok=True),
-            opt_decimal(market.get("taker"), "taker fee", negative_ok=True))
+    return (
+        opt_decimal(market.get("maker"), "maker fee", negative_ok=True),
+        opt_decimal(market.get("taker"), "taker fee", negative_ok=True),
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -20,8 +20,9 @@ class EngineCollector(Collector):
         led = e.ledger
         labels = ["grid", "symbol"]
         ids = [e.grid.grid_id, e.symbol]
-        outcomes = CounterMetricFamily("gridledger_evidence", "Evidence items by outcome (R10)",
-                                       labels=[*labels, "outcome"])
+        outcomes = CounterMetricFamily(
+            "gridledger_evidence", "Evidence items by outcome (R10)", labels=[*labels, "outcome"]
+        )
         for kind, n in sorted(led.counts.items()):
             outcomes.add_metric([*ids, kind], n)
         yield outcomes
@@ -37,14 +38,16 @@ class EngineCollector(Collector):
             g = GaugeMetricFamily(name, doc, labels=labels)
             g.add_metric(ids, float(value))
             yield g
-        reasons = GaugeMetricFamily("gridledger_pause_reason", "1 for each reason opening orders are paused",
-                                    labels=[*labels, "reason"])
+        reasons = GaugeMetricFamily(
+            "gridledger_pause_reason", "1 for each reason opening orders are paused", labels=[*labels, "reason"]
+        )
         for reason in e.pause_reasons:
             reasons.add_metric([*ids, reason], 1)
         yield reasons
         budget = e.caller.budget
-        weight = GaugeMetricFamily("gridledger_request_weight", "Request weight spent in the last minute",
-                                   labels=labels)
+        weight = GaugeMetricFamily(
+            "gridledger_request_weight", "Request weight spent in the last minute", labels=labels
+        )
         weight.add_metric(ids, float(budget.spent_since(e.clock() - 60.0)))
         yield weight
         stats = CounterMetricFamily("gridledger_engine_events", "Engine events by kind", labels=[*labels, "kind"])

@@ -102,4 +102,4 @@ class ReconcileSchedule:
         """The wait before re-checking drift: ``backoff_s``, doubling with each drifting
         reading after the first, at most ``backoff_max_s``."""
         exponent = min(max(self.drift_streak - 1, 0), 30)
-        return min(self.backoff_max_s, self.backoff_s * 2 ** exponent)
+        return min(self.backoff_max_s, self.backoff_s * 2**exponent)

@@ -8,8 +8,9 @@ on a miss. ``MemoryArchive`` is the archive of a ledger without a journal.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
+from gridledger.domain.ids import ClientOrderId
 from gridledger.ledger.evidence import Evidence
 from gridledger.ledger.records import OrderRecord
 from gridledger.ledger.slots import SlotState
@@ -18,9 +19,17 @@ from gridledger.ledger.slots import SlotState
 @dataclass(frozen=True, slots=True)
 class SlotRow:
     level: int
-    base: SlotState  # fold of every order below base_gen
-    base_gen: int
+    checkpoint: SlotState  # fold of every order below checkpoint_gen
+    checkpoint_gen: int
     next_gen: int
+
+
+class ParkedItem(NamedTuple):
+    """Evidence parked until its exchange order id is known, with its dedupe key."""
+
+    order_id: str  # the wire id: parked because no record knows it yet
+    key: str
+    evidence: Evidence
 
 
 @dataclass(slots=True)
@@ -28,16 +37,17 @@ class ChangeSet:
     orders: list[OrderRecord] = field(default_factory=list)
     slots: list[SlotRow] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)  # dedupe keys of foreign and parked evidence
-    parked_add: list[tuple[str, str, Evidence]] = field(default_factory=list)  # (order id, key, evidence)
+    parked_add: list[ParkedItem] = field(default_factory=list)
     parked_done: list[str] = field(default_factory=list)  # keys of parked evidence now resolved
-    evict: list[str] = field(default_factory=list)  # client ids that may leave RAM once written
+    evict: list[ClientOrderId] = field(default_factory=list)  # may leave RAM once written
     # The ledger's whole anomaly list when it changed (R4: raised by evidence, or cleared by a
     # reconciliation), None when unchanged. Written in the same transaction as the evidence.
     anomalies: tuple[str, ...] | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.orders or self.slots or self.keys or self.parked_add or self.parked_done
-                    or self.anomalies is not None)
+        return bool(
+            self.orders or self.slots or self.keys or self.parked_add or self.parked_done or self.anomalies is not None
+        )
 
 
 class Archive(Protocol):
@@ -59,13 +69,13 @@ class MemoryArchive:
 
     def __init__(self) -> None:
         self.orders: dict[str, OrderRecord] = {}
-        self.by_order_id: dict[str, str] = {}
+        self.by_order_id: dict[str, ClientOrderId] = {}
         self.keys: set[str] = set()
 
     def load_order(self, client_id: str) -> OrderRecord | None:
         return self.orders.get(client_id)
 
-    def client_id_for(self, order_id: str) -> str | None:
+    def client_id_for(self, order_id: str) -> ClientOrderId | None:
         return self.by_order_id.get(order_id)
 
     def load_folded(self, level: int, from_generation: int) -> list[OrderRecord]:

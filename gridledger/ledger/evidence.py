@@ -1,15 +1,16 @@
 """The one internal form of order evidence (ledger-semantics.md, "Evidence").
 
 Every source (ccxt unified structures, raw venue payloads, REST answers) is parsed into
-these two value types before the ledger sees it. Quantities are in base units (contracts
+these two value types before the ledger sees it. Ids stay in their wire form (``str``) here:
+the ledger types them (``domain.ids``) when it matches them to one of its records. Quantities are in base units (contracts
 already multiplied by the contract size), prices in quote, fees per asset.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Iterable, Union
 
 from gridledger.domain.types import OrderStatus, Side
 
@@ -41,7 +42,7 @@ def add_fees(a: Fees, b: Fees) -> Fees:
                 total = value + amount
                 if total == 0:
                     return a[:i] + a[i + 1 :]
-                return a[:i] + ((asset, total),) + a[i + 1 :]
+                return (*a[:i], (asset, total), *a[i + 1 :])
         return tuple(sorted((*a, b[0])))
     return make_fees((*a, *b))
 
@@ -94,7 +95,7 @@ class TradeEvidence:
     source: str = ""
 
 
-Evidence = Union[OrderEvidence, TradeEvidence]
+Evidence = OrderEvidence | TradeEvidence
 
 
 @dataclass(frozen=True, slots=True)

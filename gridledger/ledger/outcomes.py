@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 
+from gridledger.domain.ids import ClientOrderId, ExchangeOrderId, TradeId
 from gridledger.domain.numbers import ZERO
 from gridledger.domain.types import OrderStatus
 
@@ -23,10 +24,10 @@ class OutcomeKind(str, Enum):
 class Outcome:
     kind: OutcomeKind
     reason: str = ""
-    client_id: str | None = None
-    order_id: str | None = None
+    client_id: ClientOrderId | None = None
+    order_id: ExchangeOrderId | None = None
     level: int | None = None
-    trade_id: str | None = None
+    trade_id: TradeId | None = None
     status_before: OrderStatus | None = None
     status_after: OrderStatus | None = None
     filled_before: Decimal = ZERO
@@ -35,7 +36,7 @@ class Outcome:
     realized_delta: Decimal = ZERO
     warnings: tuple[str, ...] = ()
     gap: bool = False  # the evidence shows something is missing: reconcile this order
-    released: tuple["Outcome", ...] = ()  # parked evidence this one unblocked
+    released: tuple[Outcome, ...] = ()  # parked evidence this one unblocked
 
     @property
     def filled_delta(self) -> Decimal:

@@ -14,11 +14,48 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
+from gridledger.domain.ids import ClientOrderId, ExchangeOrderId, TradeId
 from gridledger.domain.numbers import ZERO
 from gridledger.domain.types import OrderStatus, Role, Side
 from gridledger.ledger.evidence import Fees, add_fees
 from gridledger.ledger.slots import SlotState
+
+
+class TradeKey(NamedTuple):
+    """A fill's identity within its order (R2): the same trade id with another amount or
+    price is another fill. Decimals compare by value, so "0.10" and "0.1" are one amount."""
+
+    trade_id: TradeId
+    amount: Decimal
+    price: Decimal
+
+
+class SnapshotDigest(NamedTuple):
+    """The content of one applied order snapshot: a snapshot seen again is a duplicate (R10)."""
+
+    status: OrderStatus | None
+    filled: Decimal | None
+    cost: Decimal | None
+    fees: Fees | None
+    event_id: str | None
+
+
+class Effective(NamedTuple):
+    """An order's filled, cost and fees as the evidence proves them (R1)."""
+
+    filled: Decimal
+    cost: Decimal
+    fees: Fees
+
+
+SnapshotRank = tuple[Decimal, bool, int, Decimal, Fees]
+
+# A NamedTuple's own constructor is a Python function; on the hot path (several per piece of
+# evidence) the ledger builds them with the C-level tuple constructor instead: the same
+# object, at the cost of a plain tuple.
+new_named = tuple.__new__
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,12 +68,12 @@ class TradeRec:
 
 @dataclass(slots=True, eq=False)
 class OrderRecord:
-    client_id: str
+    client_id: ClientOrderId
     level: int
     side: Side
     role: Role
     generation: int
-    order_id: str | None = None
+    order_id: ExchangeOrderId | None = None
     amount: Decimal | None = None
     price: Decimal | None = None
     # Reported status joined over all evidence; None until the exchange has said anything.
@@ -48,22 +85,24 @@ class OrderRecord:
     snap_cost: Decimal = ZERO
     snap_fees: Fees | None = None  # None: the best snapshot did not carry cumulative fees
     snap_ts: int | None = None
-    trades: dict[tuple, TradeRec] = field(default_factory=dict)  # (trade id, amount, price) -> fill
+    trades: dict[TradeKey, TradeRec] = field(default_factory=dict)
     trade_filled: Decimal = ZERO
     trade_cost: Decimal = ZERO
     trade_fees: Fees = ()
-    seen: set[tuple] = field(default_factory=set)  # (status, filled, cost, fees, event id) applied
+    seen: set[SnapshotDigest] = field(default_factory=set)  # snapshots applied
     first_ts: int | None = None
     last_ts: int | None = None
     overfill: bool = False
     # Set when the order is folded into its slot's checkpoint: the slot state before it.
     pre_state: SlotState | None = None
-    # (effective, status), computed on demand; every mutation of the watermarks calls
-    # changed() (add_trade, complete_trade_fees do it themselves).
-    _derived: tuple | None = field(default=None, repr=False)
+    # Effective figures and status, computed together on demand (None: not yet, or stale);
+    # every mutation of the watermarks calls changed() (add_trade, complete_trade_fees do it
+    # themselves).
+    _effective: Effective | None = field(default=None, repr=False)
+    _status: OrderStatus | None = field(default=None, repr=False)
 
     def changed(self) -> None:
-        self._derived = None
+        self._effective = None
 
     def _trades_rule(self) -> bool:
         """Whether the distinct trades are the evidence the effective figures come from (R1).
@@ -79,16 +118,16 @@ class OrderRecord:
             return True
         return all(t.fees is not None for t in self.trades.values())
 
-    def _derive(self) -> tuple:
+    def _derive(self) -> Effective:
         if self._trades_rule():
-            effective = (self.trade_filled, self.trade_cost, self.trade_fees)
+            effective = new_named(Effective, (self.trade_filled, self.trade_cost, self.trade_fees))
         else:
             # The snapshot proves more than the trades. Its cumulative fee is the order's fee;
             # a snapshot without one (Binance) leaves the trades' known fees as the best
             # partial figure, and fees_incomplete() says the rest is still to be fetched.
             fees = self.trade_fees if self.snap_fees is None else self.snap_fees
-            effective = (self.snap_filled, self.snap_cost, fees)
-        filled = effective[0]
+            effective = new_named(Effective, (self.snap_filled, self.snap_cost, fees))
+        filled = effective.filled
         reported = self.reported
         if reported is None:
             status = None if filled <= 0 else OrderStatus.PARTIALLY_FILLED
@@ -100,28 +139,32 @@ class OrderRecord:
             status = OrderStatus.PARTIALLY_FILLED
         else:
             status = reported
-        self._derived = (effective, status)
-        return self._derived
+        self._status = status
+        self._effective = effective
+        return effective
 
     # --- derived values -------------------------------------------------------------
     @property
     def filled(self) -> Decimal:
         return self.trade_filled if self.trade_filled >= self.snap_filled else self.snap_filled
 
-    def effective(self) -> tuple[Decimal, Decimal, Fees]:
+    def effective(self) -> Effective:
         """Filled, cost and fees as the evidence proves them (R1).
 
         Trades win when they account for the watermark (their summed cost and fees);
         otherwise the cost and cumulative fee of the snapshot with the largest filled stand
         (see _trades_rule for equal quantities). Fees may be negative (rebates).
         """
-        return (self._derived or self._derive())[0]
+        effective = self._effective
+        return effective if effective is not None else self._derive()
 
     @property
     def status(self) -> OrderStatus | None:
         """The reported status, completed by the quantity: open with filled == amount is FILLED
         (a report of PARTIALLY_FILLED or nothing, with a fill, is at least PARTIALLY_FILLED)."""
-        return (self._derived or self._derive())[1]
+        if self._effective is None:
+            self._derive()
+        return self._status
 
     @property
     def terminal(self) -> bool:
@@ -151,26 +194,27 @@ class OrderRecord:
 
     def offer_snapshot(self, filled: Decimal, cost: Decimal, fees: Fees | None, ts: int | None) -> None:
         """Keep the snapshot if it ranks above the one kept (R1; the caller calls changed())."""
-        if snapshot_rank(filled, cost, fees, ts) > snapshot_rank(self.snap_filled, self.snap_cost,
-                                                                  self.snap_fees, self.snap_ts):
+        if snapshot_rank(filled, cost, fees, ts) > snapshot_rank(
+            self.snap_filled, self.snap_cost, self.snap_fees, self.snap_ts
+        ):
             self.snap_filled, self.snap_cost, self.snap_fees, self.snap_ts = filled, cost, fees, ts
 
-    def add_trade(self, key: tuple, rec: TradeRec) -> None:
-        self._derived = None
+    def add_trade(self, key: TradeKey, rec: TradeRec) -> None:
+        self._effective = None
         self.trades[key] = rec
         self.trade_filled += rec.amount
         self.trade_cost += rec.cost
         if rec.fees:
             self.trade_fees = add_fees(self.trade_fees, rec.fees)
 
-    def complete_trade_fees(self, key: tuple, fees: Fees) -> None:
+    def complete_trade_fees(self, key: TradeKey, fees: Fees) -> None:
         old = self.trades[key]
-        self._derived = None
+        self._effective = None
         self.trades[key] = TradeRec(old.amount, old.price, old.cost, fees)
         self.trade_fees = add_fees(self.trade_fees, fees)
 
 
-def snapshot_rank(filled: Decimal, cost: Decimal, fees: Fees | None, ts: int | None) -> tuple:
+def snapshot_rank(filled: Decimal, cost: Decimal, fees: Fees | None, ts: int | None) -> SnapshotRank:
     """A total order on snapshots: the one ranked highest is the order's snapshot watermark.
 
     Largest filled first (R1). Between snapshots of equal filled: one that carries fees

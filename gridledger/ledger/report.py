@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from gridledger.domain.numbers import fmt
 from gridledger.ledger.ledger import Ledger
@@ -37,20 +38,20 @@ def ledger_state(ledger: Ledger, counters: Mapping[tuple[str, str], int] | None 
     slots = []
     for level in sorted(ledger.slots):
         slot = ledger.slots[level]
-        state = slot.state
+        figures = slot.state
         bound = slot.bound
-        if state.qty == 0 and state.realized == 0 and not state.fees and bound is None and state.cost == 0:
+        if figures.qty == 0 and figures.realized == 0 and not figures.fees and bound is None and figures.cost == 0:
             continue
         slots.append(
             {
                 "level": level,
                 "price": fmt(grid.level_price(level)),
-                "qty": fmt(state.qty),
-                "cost": fmt(state.cost),
-                "realized_pnl": fmt(state.realized),
-                "fees": {a: fmt(v) for a, v in state.fees},
-                "round_trips": state.round_trips,
-                "status": slot.status,
+                "qty": fmt(figures.qty),
+                "cost": fmt(figures.cost),
+                "realized_pnl": fmt(figures.realized),
+                "fees": {a: fmt(v) for a, v in figures.fees},
+                "round_trips": figures.round_trips,
+                "status": slot.status.value,
                 "bound_order": bound.client_id if bound is not None else None,
             }
         )

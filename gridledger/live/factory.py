@@ -33,20 +33,26 @@ def credentials(settings: ExchangeSettings) -> dict[str, str]:
     if password:
         found["password"] = password
         register_secret(password)
-    elif settings.id == "okx":
+    elif settings.needs_passphrase:
         missing.append(settings.password_env)
-    for field, env in (("apiKey", settings.api_key_env), ("secret", settings.secret_env),
-                       ("password", settings.password_env)):
+    for field, env in (
+        ("apiKey", settings.api_key_env),
+        ("secret", settings.secret_env),
+        ("password", settings.password_env),
+    ):
         value = found.get(field)
         # A key pasted with its trailing newline would be signed and sent as is: the venue
         # answers with a confusing auth error (or aiohttp refuses the header). Name the variable,
         # never the value.
         if value is not None and (value != value.strip() or any(ord(c) < 32 or ord(c) == 127 for c in value)):
-            raise CredentialsError(f"the environment variable {env} has leading or trailing whitespace "
-                                   "(a newline?) or control characters: set it to the bare value")
+            raise CredentialsError(
+                f"the environment variable {env} has leading or trailing whitespace "
+                "(a newline?) or control characters: set it to the bare value"
+            )
     if missing:
         raise CredentialsError(
-            "missing credentials: set the environment variable(s) " + ", ".join(missing)
+            "missing credentials: set the environment variable(s) "
+            + ", ".join(missing)
             + " (names can be changed in the [exchange] table)"
         )
     return found
@@ -61,8 +67,13 @@ def build_exchange(settings: ExchangeSettings, *, sandbox: bool) -> Any:
     }
     if settings.endpoint is not None:
         # The local test server and Binance proxies serve spot only.
-        params["options"] = {"fetchMarkets": {"types": ["spot"]}, "fetchMargins": False,
-                             "fetchCurrencies": False, "defaultType": "spot", **params["options"]}
+        params["options"] = {
+            "fetchMarkets": {"types": ["spot"]},
+            "fetchMargins": False,
+            "fetchCurrencies": False,
+            "defaultType": "spot",
+            **params["options"],
+        }
     exchange = getattr(ccxt.pro, settings.id)(params)
     exchange.number = str  # amounts arrive as exact strings, parsed as Decimal
     exchange.streaming["keepAlive"] = settings.keep_alive_ms
@@ -72,7 +83,7 @@ def build_exchange(settings: ExchangeSettings, *, sandbox: bool) -> Any:
         from gridledger.live.endpoint import endpoint_urls
 
         http = settings.endpoint.rstrip("/")
-        ws = "ws" + http[len("http"):]
+        ws = "ws" + http[len("http") :]
         local = endpoint_urls(exchange.urls["api"], http, ws)
         exchange.urls["api"] = local
         exchange.urls["test"] = dict(local)

@@ -17,11 +17,11 @@ from gridledger.strategy import (
     StrategyState,
     check_grid,
     decide,
-    level_price,
+    order_price,
     meets_minimums,
     sellable_amount,
 )
-from gridledger.strategy.grid import GRID_CONTEXT
+from gridledger.strategy.levels import GRID_CONTEXT
 
 
 class PreflightError(RuntimeError):
@@ -136,7 +136,7 @@ def _check_window(engine: GridEngine, price: Decimal, maker: Decimal, taker: Dec
         with localcontext(GRID_CONTEXT):
             held = buy.amount - buy.amount * rate
         sell_amount = sellable_amount(held, rules)
-        sell_price = level_price(params, rules, buy.level + 1)
+        sell_price = order_price(params, rules, buy.level + 1)
         if not meets_minimums(sell_amount, sell_price, rules):
             raise PreflightError(
                 f"quote_per_level {params.quote_per_level} is too small: the buy of {buy.amount} at {buy.price} "

@@ -17,13 +17,13 @@ from rich.table import Table
 from gridledger.config import Config
 from gridledger.domain.numbers import fmt
 from gridledger.engine.runtime import EngineFatal, GridEngine
+from gridledger.ledger.ledger import Ledger
 from gridledger.live.factory import build_exchange
 from gridledger.live.preflight import PreflightError, preflight
-from gridledger.live.settings import SUPPORTED, ExchangeSettings
+from gridledger.live.settings import ExchangeSettings, supported
 from gridledger.logs import redact
 from gridledger.store.journal import Journal
 from gridledger.strategy import Cancel, Decision, Place
-
 
 # Exit code when cancel_on_exit could not confirm that every order ended (README: exit codes).
 EXIT_ORDERS_LEFT_LIVE = 5
@@ -41,8 +41,15 @@ def print_plan(console: Console, decision: Decision) -> None:
         table.add_column(col)
     for a in decision.actions:
         if isinstance(a, Place):
-            table.add_row("place", str(a.level), a.side.value, a.role.value, fmt(a.price) or "",
-                          fmt(a.amount) or "", "yes" if a.post_only else "no")
+            table.add_row(
+                "place",
+                str(a.level),
+                a.side.value,
+                a.role.value,
+                fmt(a.price) or "",
+                fmt(a.amount) or "",
+                "yes" if a.post_only else "no",
+            )
         elif isinstance(a, Cancel):
             table.add_row("cancel", str(a.level), "", "", "", "", f"{a.client_id}: {a.reason}")
     console.print(table)
@@ -54,24 +61,29 @@ def print_plan(console: Console, decision: Decision) -> None:
 
 def _status(engine: GridEngine, price: Decimal) -> str:
     led = engine.ledger
-    return (f"{time.strftime('%H:%M:%S')} {engine.symbol} {fmt(price)}  position {fmt(led.position)}  "
-            f"live orders {len(led.live_orders())}  realized {fmt(led.realized_pnl)}  "
-            f"applied {led.counts['APPLIED']} dup {led.counts['DUPLICATE']} rejected {led.counts['REJECTED']}"
-            f"{'  PAUSED (' + ', '.join(engine.pause_reasons) + ')' if engine.paused else ''}")
+    return (
+        f"{time.strftime('%H:%M:%S')} {engine.symbol} {fmt(price)}  position {fmt(led.position)}  "
+        f"live orders {len(led.live_orders())}  realized {fmt(led.realized_pnl)}  "
+        f"applied {led.counts['APPLIED']} dup {led.counts['DUPLICATE']} rejected {led.counts['REJECTED']}"
+        f"{'  PAUSED (' + ', '.join(engine.pause_reasons) + ')' if engine.paused else ''}"
+    )
 
 
 def _report_left_live(console: Console, engine: GridEngine, settings: ExchangeSettings) -> bool:
     """cancel_on_exit could not confirm these orders ended (exchange down or not answering)."""
     if not engine.left_live:
         return False
-    console.print(f"[bold red]warning:[/] cancel_on_exit: {len(engine.left_live)} order(s) may still be "
-                  f"live on {escape(settings.id)}: {escape(', '.join(engine.left_live))}. Check them on "
-                  "the exchange, or run again: the startup reconciliation finds them.")
+    console.print(
+        f"[bold red]warning:[/] cancel_on_exit: {len(engine.left_live)} order(s) may still be "
+        f"live on {escape(settings.id)}: {escape(', '.join(engine.left_live))}. Check them on "
+        "the exchange, or run again: the startup reconciliation finds them."
+    )
     return True
 
 
-async def run_live(cfg: Config, settings: ExchangeSettings, *, dry_run: bool, sandbox: bool,
-                   db: Path | None, console: Console) -> int:
+async def run_live(
+    cfg: Config, settings: ExchangeSettings, *, dry_run: bool, sandbox: bool, db: Path | None, console: Console
+) -> int:
     """Returns the process exit code."""
     exchange = build_exchange(settings, sandbox=sandbox)
     path = journal_path(cfg, settings, db)
@@ -83,7 +95,8 @@ async def run_live(cfg: Config, settings: ExchangeSettings, *, dry_run: bool, sa
         scratch = tempfile.TemporaryDirectory(prefix="gridledger-dry-run-")
         open_path = Path(scratch.name) / (path.name or "journal.db")
     try:
-        journal = Journal.open(open_path, cfg.grid.spec(), synchronous=cfg.engine.journal_synchronous)
+        ledger = Ledger(cfg.grid.spec())
+        journal = Journal.open(open_path, ledger, synchronous=cfg.engine.journal_synchronous)
     except BaseException:
         await exchange.close()
         if scratch is not None:
@@ -96,16 +109,29 @@ async def run_live(cfg: Config, settings: ExchangeSettings, *, dry_run: bool, sa
             last_status[0] = time.monotonic()
             console.print(_status(engine, price))
 
-    engine = GridEngine(exchange, journal, cfg, now_ms=exchange.milliseconds, dry_run=dry_run, on_tick=on_tick,
-                        on_plan=lambda d: print_plan(console, d))
+    engine = GridEngine(
+        exchange,
+        journal,
+        cfg,
+        now_ms=exchange.milliseconds,
+        dry_run=dry_run,
+        on_tick=on_tick,
+        on_plan=lambda d: print_plan(console, d),
+    )
     try:
         # The venue first and in full (issue 7 item 12): a config must never trade somewhere unseen.
-        console.print(escape(f"gridledger live: {settings.venue(sandbox)}; {cfg.grid.symbol}, grid {cfg.grid.id}, "
-                             f"journal {path}{' (none yet: a dry run does not create it)' if scratch else ''}"
-                             f"{', DRY RUN: nothing will be sent' if dry_run else ''}"))
-        if settings.id not in SUPPORTED:
-            console.print(f"[yellow]warning:[/] {settings.id} is not among the supported venues "
-                          f"({', '.join(SUPPORTED)}): evidence comes from ccxt's unified fields")
+        console.print(
+            escape(
+                f"gridledger live: {settings.venue(sandbox)}; {cfg.grid.symbol}, grid {cfg.grid.id}, "
+                f"journal {path}{' (none yet: a dry run does not create it)' if scratch else ''}"
+                f"{', DRY RUN: nothing will be sent' if dry_run else ''}"
+            )
+        )
+        if settings.id not in supported():
+            console.print(
+                f"[yellow]warning:[/] {settings.id} is not among the supported venues "
+                f"({', '.join(supported())}): evidence comes from ccxt's unified fields"
+            )
         try:
             report = await preflight(engine)
         except PreflightError as exc:
@@ -119,18 +145,24 @@ async def run_live(cfg: Config, settings: ExchangeSettings, *, dry_run: bool, sa
             try:
                 serve_metrics(engine, cfg.engine.metrics_port)
             except OSError as exc:  # taken since the CLI checked it: one line, exit 2
-                console.print(escape(f"error: engine.metrics_port {cfg.engine.metrics_port}: cannot listen on "
-                                     f"127.0.0.1 ({exc.strerror or exc})"))
+                console.print(
+                    escape(
+                        f"error: engine.metrics_port {cfg.engine.metrics_port}: cannot listen on "
+                        f"127.0.0.1 ({exc.strerror or exc})"
+                    )
+                )
                 return 2
             console.print(f"  metrics on http://127.0.0.1:{cfg.engine.metrics_port}/metrics")
         if dry_run:
             await engine.reconcile("dry-run")
             ticker = await exchange.fetch_ticker(cfg.grid.symbol)
             price = Decimal(str(ticker["last"]))
-            engine._ready = True
-            console.print(f"reconciled: position {fmt(engine.ledger.position)}, live orders "
-                          f"{len(engine.ledger.live_orders())}, drift {fmt(engine.drift.base_drift)}; "
-                          f"price {fmt(price)}")
+            engine.mark_ready()
+            console.print(
+                f"reconciled: position {fmt(engine.ledger.position)}, live orders "
+                f"{len(engine.ledger.live_orders())}, drift {fmt(engine.drift.base_drift)}; "
+                f"price {fmt(price)}"
+            )
             print_plan(console, engine.plan(price))
             return 0
         stop = asyncio.Event()
@@ -144,9 +176,11 @@ async def run_live(cfg: Config, settings: ExchangeSettings, *, dry_run: bool, sa
 
         loop.add_signal_handler(signal.SIGUSR1, pause, True)
         loop.add_signal_handler(signal.SIGUSR2, pause, False)
-        console.print("running; SIGUSR1 pauses opening orders, SIGUSR2 resumes; Ctrl-C stops placing, "
-                      f"{'cancels our open orders' if cfg.engine.cancel_on_exit else 'leaves open orders'}"
-                      " and flushes the journal")
+        console.print(
+            "running; SIGUSR1 pauses opening orders, SIGUSR2 resumes; Ctrl-C stops placing, "
+            f"{'cancels our open orders' if cfg.engine.cancel_on_exit else 'leaves open orders'}"
+            " and flushes the journal"
+        )
         await engine.run(stop)
         console.print("stopped. " + _status(engine, engine.last_price or Decimal(0)))
         return EXIT_ORDERS_LEFT_LIVE if _report_left_live(console, engine, settings) else 0

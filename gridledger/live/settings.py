@@ -8,8 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from gridledger.config import ConfigError, _describe
 from gridledger.config_types import flt, integer, text
+from gridledger.venues.registry import live_exchange_ids, venue_for_exchange
 
-SUPPORTED = ("binance", "binanceusdm", "okx", "bybit")
+
+def supported() -> tuple[str, ...]:
+    """The live venues with a venue parser: the ccxt ids the venue registry declares."""
+    return live_exchange_ids()
+
 
 _EnvName = text(r"[A-Za-z_][A-Za-z0-9_]{0,127}", "an environment variable name like GRIDLEDGER_API_KEY", 128)
 
@@ -44,10 +49,19 @@ class ExchangeSettings(BaseModel):
     @field_validator("endpoint")
     @classmethod
     def _endpoint(cls, value: str | None) -> str | None:
-        if value is not None and (not value.startswith(("http://", "https://")) or len(value) > 2048
-                                  or any(c.isspace() or ord(c) < 32 for c in value)):
+        if value is not None and (
+            not value.startswith(("http://", "https://"))
+            or len(value) > 2048
+            or any(c.isspace() or ord(c) < 32 for c in value)
+        ):
             raise ValueError("endpoint must be a URL starting with http:// or https://")
         return value
+
+    @property
+    def needs_passphrase(self) -> bool:
+        """The venue's API keys come with a passphrase (OKX): its variable must be set."""
+        venue = venue_for_exchange(self.id)
+        return venue is not None and venue.needs_passphrase
 
     def venue(self, sandbox: bool) -> str:
         """Where orders go, for the banner: the venue, test or real, and an endpoint override."""
@@ -59,8 +73,10 @@ class ExchangeSettings(BaseModel):
 
 def exchange_settings(table: dict[str, Any]) -> ExchangeSettings:
     if not table:
-        raise ConfigError('[exchange] table is missing: live needs the venue, e.g. [exchange] id = "binance" '
-                          f"(one of {', '.join(SUPPORTED)})")
+        raise ConfigError(
+            '[exchange] table is missing: live needs the venue, e.g. [exchange] id = "binance" '
+            f"(one of {', '.join(supported())})"
+        )
     try:
         return ExchangeSettings.model_validate(table)
     except ValidationError as exc:

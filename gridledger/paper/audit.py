@@ -7,9 +7,9 @@ spent and the sells brought in, net of quote fees; any other asset = initial - i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Mapping
 
 from gridledger.domain.numbers import ZERO
 from gridledger.exchange.sim.matching import SimCore
@@ -71,7 +71,5 @@ def audit(ledger: Ledger, core: SimCore, initial: Mapping[str, Decimal]) -> Audi
             )
         status = rec.status
         if order.is_open != (status is None or not status.terminal):
-            result.differences.append(
-                f"order {order.client_order_id}: ledger status {status}, exchange {order.status}"
-            )
+            result.differences.append(f"order {order.client_order_id}: ledger status {status}, exchange {order.status}")
     return result

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -29,8 +29,8 @@ def report_json(result: PaperResult, *, seed: int, chaos: bool, duration: str) -
         "seed": seed,
         "chaos": chaos,
         "duration": duration,
-        "start": datetime.fromtimestamp(result.start_ms / 1000, timezone.utc).isoformat(),
-        "end": datetime.fromtimestamp(result.end_ms / 1000, timezone.utc).isoformat(),
+        "start": datetime.fromtimestamp(result.start_ms / 1000, UTC).isoformat(),
+        "end": datetime.fromtimestamp(result.end_ms / 1000, UTC).isoformat(),
         "wall_seconds": round(result.wall_seconds, 2),
         "last_price": fmt(result.last_price),
         "position": s["position"],
@@ -56,8 +56,10 @@ def report_json(result: PaperResult, *, seed: int, chaos: bool, duration: str) -
 
 def print_report(console: Console, doc: dict[str, Any]) -> None:
     console.print()
-    console.print(f"[bold]{escape(doc['symbol'])}[/] grid {escape(doc['grid_id'])}: {doc['start']} to {doc['end']} "
-                  f"(seed {doc['seed']}, chaos {'on' if doc['chaos'] else 'off'}, {doc['wall_seconds']} s wall)")
+    console.print(
+        f"[bold]{escape(doc['symbol'])}[/] grid {escape(doc['grid_id'])}: {doc['start']} to {doc['end']} "
+        f"(seed {doc['seed']}, chaos {'on' if doc['chaos'] else 'off'}, {doc['wall_seconds']} s wall)"
+    )
     summary = Table(show_header=False, box=None, pad_edge=False)
     summary.add_column(style="bold")
     summary.add_column(justify="right")
@@ -76,8 +78,15 @@ def print_report(console: Console, doc: dict[str, Any]) -> None:
     for col in ("level", "price", "qty", "cost", "realized", "trips", "status"):
         levels.add_column(col, justify="left" if col == "status" else "right")
     for lv in doc["levels"]:
-        levels.add_row(str(lv["level"]), _q(lv["price"], 2), _q(lv["qty"]), _q(lv["cost"], 4),
-                       _q(lv["realized_pnl"], 4), str(lv["round_trips"]), lv["status"])
+        levels.add_row(
+            str(lv["level"]),
+            _q(lv["price"], 2),
+            _q(lv["qty"]),
+            _q(lv["cost"], 4),
+            _q(lv["realized_pnl"], 4),
+            str(lv["round_trips"]),
+            lv["status"],
+        )
     console.print(levels)
     console.print("outcomes  " + "  ".join(f"{k} {v}" for k, v in doc["outcomes"].items()))
     dup = doc.get("duplicates_by_origin")
@@ -86,13 +95,17 @@ def print_report(console: Console, doc: dict[str, Any]) -> None:
     faults = "  ".join(f"{k} {v}" for k, v in doc["faults_injected"].items())
     console.print(f"faults injected  {faults}")
     eng = doc["engine"]
-    console.print(f"engine  orders placed {eng['placed']}, cancels {eng['canceled']}, rejected {eng['rejected']}, "
-                  f"post-only rejections {eng['post_only_rejects']}, unanswered creates {eng['unknown_creates']}, "
-                  f"reconciliations {eng['reconciles']}, stream reconnects {eng['reconnects']}")
+    console.print(
+        f"engine  orders placed {eng['placed']}, cancels {eng['canceled']}, rejected {eng['rejected']}, "
+        f"post-only rejections {eng['post_only_rejects']}, unanswered creates {eng['unknown_creates']}, "
+        f"reconciliations {eng['reconciles']}, stream reconnects {eng['reconnects']}"
+    )
     gt = doc["ground_truth"]
     if gt["match"]:
-        console.print(f"[bold green]ledger vs exchange: MATCH[/] (position, {gt['assets_checked']} balances, "
-                      f"open orders, {gt['orders_checked']} orders compared exactly)")
+        console.print(
+            f"[bold green]ledger vs exchange: MATCH[/] (position, {gt['assets_checked']} balances, "
+            f"open orders, {gt['orders_checked']} orders compared exactly)"
+        )
     else:
         console.print("[bold red]ledger vs exchange: MISMATCH[/]")
         for d in gt["differences"]:
@@ -106,10 +119,10 @@ def duplicates_line(dup: dict[str, int]) -> str:
     again; one message can carry several pieces of evidence, and REST reads during
     reconciliation re-read evidence that was already applied, so DUPLICATE is much larger.
     """
-    parts = [f"{dup.get('stream', 0)} from the stream (the venue sent evidence again: copies, replays after "
-             f"reconnects)", f"{dup.get('rest', 0)} from REST re-reads (reconciliations and order queries "
-             "read what was already applied)"]
+    parts = [
+        f"{dup.get('stream', 0)} from the stream (the venue sent evidence again: copies, replays after reconnects)",
+        f"{dup.get('rest', 0)} from REST re-reads (reconciliations and order queries read what was already applied)",
+    ]
     if dup.get("other"):
         parts.append(f"{dup['other']} from other sources")
-    return ("duplicates  " + ", ".join(parts)
-            + "; each was recognised and changed nothing (R10)")
+    return "duplicates  " + ", ".join(parts) + "; each was recognised and changed nothing (R10)"

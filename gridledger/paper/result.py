@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -45,34 +45,42 @@ class ResumeInfo:
 
     @property
     def last_event_iso(self) -> str:
-        return datetime.fromtimestamp(self.last_event_ms / 1000, timezone.utc).isoformat()
+        return datetime.fromtimestamp(self.last_event_ms / 1000, UTC).isoformat()
 
 
 def result_to_json(result: PaperResult) -> str:
     """Decimals as strings: the stored report must print exactly what the first run printed."""
-    return json.dumps({
-        "audit": {"differences": result.audit.differences, "checked_orders": result.audit.checked_orders,
-                  "checked_assets": result.audit.checked_assets},
-        "state": result.state,
-        "last_price": None if result.last_price is None else str(result.last_price),
-        "unrealized_pnl": str(result.unrealized_pnl),
-        "engine": result.engine,
-        "faults": result.faults,
-        "restarts": result.restarts,
-        "start_ms": result.start_ms,
-        "end_ms": result.end_ms,
-        "wall_seconds": result.wall_seconds,
-        "journal_entries": result.journal_entries,
-        "notes": result.notes,
-    })  # key order kept: the report prints dicts (faults, outcomes) in their order
+    return json.dumps(
+        {
+            "audit": {
+                "differences": result.audit.differences,
+                "checked_orders": result.audit.checked_orders,
+                "checked_assets": result.audit.checked_assets,
+            },
+            "state": result.state,
+            "last_price": None if result.last_price is None else str(result.last_price),
+            "unrealized_pnl": str(result.unrealized_pnl),
+            "engine": result.engine,
+            "faults": result.faults,
+            "restarts": result.restarts,
+            "start_ms": result.start_ms,
+            "end_ms": result.end_ms,
+            "wall_seconds": result.wall_seconds,
+            "journal_entries": result.journal_entries,
+            "notes": result.notes,
+        }
+    )  # key order kept: the report prints dicts (faults, outcomes) in their order
 
 
 def result_from_json(text: str) -> PaperResult:
     doc = json.loads(text)
     a = doc["audit"]
     return PaperResult(
-        audit=AuditResult(differences=list(a["differences"]), checked_orders=int(a["checked_orders"]),
-                          checked_assets=int(a["checked_assets"])),
+        audit=AuditResult(
+            differences=list(a["differences"]),
+            checked_orders=int(a["checked_orders"]),
+            checked_assets=int(a["checked_assets"]),
+        ),
         state=doc["state"],
         last_price=None if doc["last_price"] is None else Decimal(doc["last_price"]),
         unrealized_pnl=Decimal(doc["unrealized_pnl"]),

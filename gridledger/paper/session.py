@@ -22,10 +22,11 @@ import json
 import random
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from gridledger.config import Config
 from gridledger.domain.numbers import ZERO
@@ -35,6 +36,7 @@ from gridledger.exchange.sim.exchange import SimConfig, SimExchange
 from gridledger.exchange.sim.faults import StreamFaults
 from gridledger.exchange.sim.matching import SimMarketSpec
 from gridledger.exchange.sim.prices import CsvCandlesPath, CsvTradesPath, SyntheticPath, Tick
+from gridledger.ledger.ledger import Ledger
 from gridledger.ledger.report import ledger_state
 from gridledger.paper.audit import audit
 from gridledger.paper.result import PaperResult, ResumeInfo, result_from_json, result_to_json
@@ -67,10 +69,10 @@ def _market(cfg: Config, ps: PaperSettings) -> SimMarketSpec:
 
 
 def _path(ps: PaperSettings, duration_ms: int) -> tuple[list[Tick] | SyntheticPath, int, int]:
-    if ps.candles_csv or ps.trades_csv:
+    source = ps.candles_csv or ps.trades_csv
+    if source:
         if ps.candles_csv and ps.trades_csv:
             raise ValueError("[paper] give candles_csv or trades_csv, not both")
-        source = ps.candles_csv or ps.trades_csv
         reader = CsvCandlesPath if ps.candles_csv else CsvTradesPath
         ticks = list(reader(source, price_step=ps.price_step))
         if not ticks:
@@ -117,7 +119,7 @@ def _resume_point(db: Path, venue: VenueLog, grid: Any, synchronous: str) -> int
     """Where a killed session left off: the later of its last journal entry and command."""
     if not db.exists():
         return None
-    journal = Journal.open(db, grid, synchronous=synchronous)
+    journal = Journal.open(db, Ledger(grid), synchronous=synchronous)
     try:
         last = journal.last_received_at()
     finally:
@@ -174,7 +176,8 @@ async def _session(cfg: Config, ps: PaperSettings, chaos: bool, db: Path,
     # A resumed process whose clock is already at or past the end does not trade: the
     # session's trading is over and only its closing reconciliation is left.
     while sim.now_ms() < end_ms:
-        journal = Journal.open(db, grid, synchronous=cfg.engine.journal_synchronous)
+        ledger = Ledger(grid)  # each restart rebuilds the ledger from the journal, as a new process would
+        journal = Journal.open(db, ledger, synchronous=cfg.engine.journal_synchronous)
         engine = GridEngine(sim, journal, cfg, now_ms=sim.now_ms, seed=ps.seed * 1000 + restarts, on_tick=on_tick)
         stop = asyncio.Event()
         task = asyncio.ensure_future(engine.run(stop))
@@ -216,19 +219,19 @@ async def _session(cfg: Config, ps: PaperSettings, chaos: bool, db: Path,
         # No engine ran to the end (it was down, or this process resumes a session whose
         # trading was over): a fresh one from the journal, without streams, does the closing
         # reconciliation, as any restart's first step would.
-        journal = Journal.open(db, grid, synchronous=cfg.engine.journal_synchronous)
+        ledger = Ledger(grid)
+        journal = Journal.open(db, ledger, synchronous=cfg.engine.journal_synchronous)
         engine = GridEngine(sim, journal, cfg, now_ms=sim.now_ms, seed=ps.seed * 1000 + restarts)
         await engine.prepare()
     for _ in range(3):
         await engine.reconcile("final")
-        result = audit(journal.ledger, sim.core, ps.balances)
+        result = audit(ledger, sim.core, ps.balances)
         if result.match:
             break
         # An order the exchange never received is closed only after a repeated "not found"
         # some seconds apart (REST can lag the matching engine): give the rule its time.
         await asyncio.sleep(5)
     _add(totals, engine.stats)
-    ledger = journal.ledger
     last = sim.core.last_price
     unrealized = ZERO
     if last is not None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gridledger.config import ConfigError, _describe
-from gridledger.config_types import dec, flt, integer, text
+from gridledger.config_types import decimal_range, float_range, int_range, text_shape
 
 
 class _Strict(BaseModel):
@@ -39,61 +39,66 @@ def parse_duration(value: str) -> int:
 class ChaosSettings(_Strict):
     """Faults that ``--chaos`` turns on (and engine kills with restarts from the journal)."""
 
-    duplicate_p: flt(0, 1) = 0.2
-    reorder_window: integer(0, 1000, "messages") = 8
-    disconnect_every: integer(0, 1_000_000, "messages") = 250
-    replay_last: integer(0, 1000, "messages") = 20
-    create_timeout_p: flt(0, "0.5") = 0.03
-    rest_error_p: flt(0, "0.5") = 0.03  # above one in two, a reconciliation would rarely get through
-    kills: integer(0, 100) = 4
-    min_downtime_s: flt(0, 86_400, "s") = 5
-    max_downtime_s: flt(0, 86_400, "s") = 900
+    duplicate_p: Annotated[float, float_range(0, 1)] = 0.2
+    reorder_window: Annotated[int, int_range(0, 1000, "messages")] = 8
+    disconnect_every: Annotated[int, int_range(0, 1_000_000, "messages")] = 250
+    replay_last: Annotated[int, int_range(0, 1000, "messages")] = 20
+    create_timeout_p: Annotated[float, float_range(0, "0.5")] = 0.03
+    # Above one in two, a reconciliation would rarely get through.
+    rest_error_p: Annotated[float, float_range(0, "0.5")] = 0.03
+    kills: Annotated[int, int_range(0, 100)] = 4
+    min_downtime_s: Annotated[float, float_range(0, 86_400, "s")] = 5
+    max_downtime_s: Annotated[float, float_range(0, 86_400, "s")] = 900
 
     @model_validator(mode="after")
-    def _downtime(self) -> "ChaosSettings":
+    def _downtime(self) -> ChaosSettings:
         if self.max_downtime_s < self.min_downtime_s:
             raise ValueError("max_downtime_s must be at least min_downtime_s")
         return self
 
 
-_Asset = text(r"[A-Za-z0-9]{1,20}", "an asset code like BTC (letters and digits)", max_len=20)
+_Asset: TypeAlias = Annotated[
+    str, text_shape(r"[A-Za-z0-9]{1,20}", "an asset code like BTC (letters and digits)", max_len=20)
+]
 
 
 class PaperSettings(_Strict):
     duration: str = "1d"
-    seed: integer(0, 2**53) = 7
-    start_ms: integer(0, 4_102_444_800_000, "ms") = 1_767_225_600_000  # 2026-01-01T00:00:00Z: fixed, so runs are reproducible
-    tick_ms: integer(10, 3_600_000, "ms") = 2000
-    start_price: dec("1e-8", "1e9") = Decimal("30000")
-    volatility: flt(0, 10, "per year") = 0.6
-    mean_reversion: flt(0, 1000, "per year") = 30.0
-    jump_probability: flt(0, 1) = 0.0005
-    jump_scale: flt(0, "0.5") = 0.01
-    volume_mean: dec(0, "1e12", "base units", lo_open=True) = Decimal("0.5")
+    seed: Annotated[int, int_range(0, 2**53)] = 7
+    # 2026-01-01T00:00:00Z: fixed, so runs are reproducible.
+    start_ms: Annotated[int, int_range(0, 4_102_444_800_000, "ms")] = 1_767_225_600_000
+    tick_ms: Annotated[int, int_range(10, 3_600_000, "ms")] = 2000
+    start_price: Annotated[Decimal, decimal_range("1e-8", "1e9")] = Decimal("30000")
+    volatility: Annotated[float, float_range(0, 10, "per year")] = 0.6
+    mean_reversion: Annotated[float, float_range(0, 1000, "per year")] = 30.0
+    jump_probability: Annotated[float, float_range(0, 1)] = 0.0005
+    jump_scale: Annotated[float, float_range(0, "0.5")] = 0.01
+    volume_mean: Annotated[Decimal, decimal_range(0, "1e12", "base units", lo_open=True)] = Decimal("0.5")
     candles_csv: str | None = None  # price path from OHLCV candles (timestamp_ms,open,high,low,close,volume)
     trades_csv: str | None = None  # or from trades (timestamp_ms,price,amount)
-    amount_step: dec("1e-12", "1e6") = Decimal("0.00001")
-    price_step: dec("1e-12", "1e6") = Decimal("0.01")
-    min_amount: dec(0, "1e9") = Decimal("0.00001")
-    min_notional: dec(0, "1e9", "quote") = Decimal("5")
+    amount_step: Annotated[Decimal, decimal_range("1e-12", "1e6")] = Decimal("0.00001")
+    price_step: Annotated[Decimal, decimal_range("1e-12", "1e6")] = Decimal("0.01")
+    min_amount: Annotated[Decimal, decimal_range(0, "1e9")] = Decimal("0.00001")
+    min_notional: Annotated[Decimal, decimal_range(0, "1e9", "quote")] = Decimal("5")
     # Negative: a maker rebate. A fee above 10 % is a typo (0.001 is 0.1 %).
-    maker_fee: dec("-0.01", "0.1") = Decimal("0.001")
-    taker_fee: dec("-0.01", "0.1") = Decimal("0.001")
+    maker_fee: Annotated[Decimal, decimal_range("-0.01", "0.1")] = Decimal("0.001")
+    taker_fee: Annotated[Decimal, decimal_range("-0.01", "0.1")] = Decimal("0.001")
     fee_mode: Literal["quote", "base_on_buy", "third"] = "base_on_buy"
     third_asset: _Asset = "BNB"
-    third_asset_price: dec("1e-12", "1e12", "quote") = Decimal("600")
-    participation: dec(0, 1, lo_open=True) = Decimal("0.2")
-    rest_latency_ms: integer(0, 60_000, "ms") = 40
-    stream_latency_ms: integer(0, 60_000, "ms") = 15
-    balances: dict[_Asset, dec(0, "1e15")] = Field(
-        default_factory=lambda: {"USDT": Decimal("10000"), "BTC": Decimal("0")})
+    third_asset_price: Annotated[Decimal, decimal_range("1e-12", "1e12", "quote")] = Decimal("600")
+    participation: Annotated[Decimal, decimal_range(0, 1, lo_open=True)] = Decimal("0.2")
+    rest_latency_ms: Annotated[int, int_range(0, 60_000, "ms")] = 40
+    stream_latency_ms: Annotated[int, int_range(0, 60_000, "ms")] = 15
+    balances: dict[_Asset, Annotated[Decimal, decimal_range(0, "1e15")]] = Field(
+        default_factory=lambda: {"USDT": Decimal("10000"), "BTC": Decimal("0")}
+    )
     chaos: ChaosSettings = ChaosSettings()
 
     @field_validator("duration", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> str:
         if not isinstance(value, str):
-            raise ValueError("must be a string like \"1d\" or \"12h\"")
+            raise ValueError('must be a string like "1d" or "12h"')
         try:
             parse_duration(value)
         except ValueError as exc:
@@ -116,12 +121,14 @@ class PaperSettings(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self) -> "PaperSettings":
+    def _consistent(self) -> PaperSettings:
         if self.candles_csv and self.trades_csv:
             raise ValueError("give candles_csv or trades_csv, not both")
         if not (self.candles_csv or self.trades_csv) and self.duration_ms // self.tick_ms > MAX_TICKS:
-            raise ValueError(f"duration / tick_ms is {self.duration_ms // self.tick_ms} ticks, more than {MAX_TICKS}: "
-                             "raise tick_ms or shorten the duration")
+            raise ValueError(
+                f"duration / tick_ms is {self.duration_ms // self.tick_ms} ticks, more than {MAX_TICKS}: "
+                "raise tick_ms or shorten the duration"
+            )
         if self.start_price < self.price_step:
             raise ValueError("start_price must be at least price_step")
         return self

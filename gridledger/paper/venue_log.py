@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from gridledger.exchange.sim.matching import SimCore, SimOrder, SimOrderError, SimTrade
 from gridledger.exchange.sim.prices import Tick
@@ -78,8 +79,10 @@ class VenueLog:
                 f"{journal} and {path} to start a new session"
             ) from None
         if "fingerprint" not in meta:
-            self._conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
-                                   [("fingerprint", session.fingerprint), ("session", session.to_json())])
+            self._conn.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?)",
+                [("fingerprint", session.fingerprint), ("session", session.to_json())],
+            )
         elif meta["fingerprint"] != session.fingerprint:
             self._conn.close()
             raise VenueLogError(_mismatch(journal, path, meta.get("session"), session))
@@ -123,19 +126,35 @@ class RecordingCore(SimCore):
     log: VenueLog | None = None
     ticks_applied: int = 0
 
-    def place(self, client_order_id: str | None, side: Any, type: str, amount: Decimal,
-              price: Decimal | None = None, post_only: bool = False, now_ms: int | None = None) -> SimOrder:
+    def place(
+        self,
+        client_order_id: str | None,
+        side: Any,
+        type: str,
+        amount: Decimal,
+        price: Decimal | None = None,
+        post_only: bool = False,
+        now_ms: int | None = None,
+    ) -> SimOrder:
         if self.log is not None:
-            self.log.record(self.ticks_applied, now_ms, "place", {
-                "client_order_id": client_order_id, "side": str(getattr(side, "value", side)), "type": type,
-                "amount": str(amount), "price": None if price is None else str(price), "post_only": post_only,
-            })
+            self.log.record(
+                self.ticks_applied,
+                now_ms,
+                "place",
+                {
+                    "client_order_id": client_order_id,
+                    "side": str(getattr(side, "value", side)),
+                    "type": type,
+                    "amount": str(amount),
+                    "price": None if price is None else str(price),
+                    "post_only": post_only,
+                },
+            )
         return super().place(client_order_id, side, type, amount, price, post_only, now_ms)
 
     def cancel(self, ref: int | str, now_ms: int | None = None, cancel_client_id: str | None = None) -> SimOrder:
         if self.log is not None:
-            self.log.record(self.ticks_applied, now_ms, "cancel",
-                            {"ref": ref, "cancel_client_id": cancel_client_id})
+            self.log.record(self.ticks_applied, now_ms, "cancel", {"ref": ref, "cancel_client_id": cancel_client_id})
         return super().cancel(ref, now_ms, cancel_client_id)
 
     def on_tick(self, tick: Tick) -> list[SimTrade]:
@@ -161,8 +180,16 @@ def replay(core: RecordingCore, path: Iterable[Tick], log: VenueLog, resume_ms: 
             _apply_tick(core, tick)
         try:
             if kind == "place":
-                SimCore.place(core, args["client_order_id"], args["side"], args["type"], Decimal(args["amount"]),
-                              None if args["price"] is None else Decimal(args["price"]), args["post_only"], now_ms)
+                SimCore.place(
+                    core,
+                    args["client_order_id"],
+                    args["side"],
+                    args["type"],
+                    Decimal(args["amount"]),
+                    None if args["price"] is None else Decimal(args["price"]),
+                    args["post_only"],
+                    now_ms,
+                )
             else:
                 SimCore.cancel(core, args["ref"], now_ms, args["cancel_client_id"])
         except SimOrderError:
@@ -177,13 +204,15 @@ def replay(core: RecordingCore, path: Iterable[Tick], log: VenueLog, resume_ms: 
 def _mismatch(journal: Path, venue: Path, theirs_json: str | None, ours: SessionIdentity) -> str:
     how = f"use another --db, or delete {journal} and {venue} to start a new session"
     try:
-        doc = json.loads(theirs_json) if theirs_json is not None else None
+        doc: Any = json.loads(theirs_json) if theirs_json is not None else None  # untrusted: checked below
         theirs = SessionIdentity("", str(doc["duration"]), int(doc["seed"]), bool(doc["chaos"]))
     except (TypeError, ValueError, KeyError):  # written before sessions described themselves, or damaged
         return f"journal {journal} belongs to a paper session with other settings; {how}"
     if theirs.describe() == ours.describe():
         # No square brackets: the CLI prints errors through rich, which reads them as markup.
-        return f"journal {journal} belongs to a session with {theirs.describe()} but another grid or paper config; {how}"
+        return (
+            f"journal {journal} belongs to a session with {theirs.describe()} but another grid or paper config; {how}"
+        )
     return f"journal {journal} belongs to a session with {theirs.describe()} (this run: {ours.describe()}); {how}"
 
 

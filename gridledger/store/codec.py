@@ -1,50 +1,121 @@
-"""JSON encoding of ledger values for the journal: decimals as strings, never floats."""
+"""JSON encoding of ledger values for the journal: decimals as strings, never floats.
+
+Decoding is strict: a stored value that is not what this module writes (malformed JSON, a
+missing field, a number where a decimal string belongs, an unknown status) raises
+``CodecError`` with one line naming the field, never a half-built record. A float read back
+as a decimal would silently change a fill (R5), so decimals must be strings.
+"""
 
 from __future__ import annotations
 
 import json
-from decimal import Decimal
-from typing import Any
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
 
+from gridledger.domain.ids import ClientOrderId, ExchangeOrderId, TradeId
 from gridledger.domain.numbers import exact
 from gridledger.domain.types import OrderStatus, Role, Side
 from gridledger.ledger.evidence import Evidence, Fees, OrderEvidence, TradeEvidence
-from gridledger.ledger.records import OrderRecord, TradeRec
+from gridledger.ledger.records import OrderRecord, SnapshotDigest, TradeKey, TradeRec
 from gridledger.ledger.slots import SlotState
+
+__all__ = [
+    "CodecError",
+    "evidence_from_json",
+    "evidence_to_json",
+    "record_from_json",
+    "record_to_json",
+    "state_from_obj",
+    "state_to_obj",
+]
+
+_COMPACT = (",", ":")
+_T = TypeVar("_T")
+
+
+class CodecError(ValueError):
+    """A stored value does not decode; the message is one line naming what and where."""
+
+
+class _FieldError(CodecError):
+    """A field's value is wrong; ``_decoding`` says in which value."""
+
+
+def _decoding(what: str, fn: Callable[[], _T]) -> _T:
+    try:
+        return fn()
+    except _FieldError as exc:
+        raise CodecError(f"{what}: {exc}") from None
+    except CodecError:
+        raise  # already names its value (a slot state inside a record)
+    except json.JSONDecodeError as exc:
+        raise CodecError(f"{what}: not JSON ({exc.msg} at character {exc.pos})") from None
+    except KeyError as exc:
+        raise CodecError(f"{what}: field {exc.args[0]!r} is missing") from None
+    except (ValueError, TypeError, IndexError, ArithmeticError) as exc:
+        detail = " ".join(str(exc).split())[:120] or type(exc).__name__
+        raise CodecError(f"{what}: {detail}") from None
+
+
+def _dec(value: object, name: str) -> Decimal:
+    if not isinstance(value, str):
+        raise _FieldError(f"field {name!r} must be a decimal string, got {type(value).__name__}")
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        raise _FieldError(f"field {name!r} is not a decimal: {value[:40]!r}") from None
+
+
+def _opt_dec(value: object, name: str) -> Decimal | None:
+    return None if value is None else _dec(value, name)
 
 
 def _d(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
-def _fees_out(fees: Fees | None) -> list | None:
+def _fees_out(fees: Fees | None) -> list[list[str]] | None:
     return None if fees is None else [[a, str(v)] for a, v in fees]
 
 
-def _fees_in(data: list | None) -> Fees | None:
-    return None if data is None else tuple((a, Decimal(v)) for a, v in data)
+def _fees_in(data: list[Any] | None) -> Fees | None:
+    # None (fees unknown) and [] (known: none) differ: fees_incomplete() depends on it (R1).
+    if data is None:
+        return None
+    fees = []
+    for asset, value in data:
+        if not isinstance(asset, str):
+            raise _FieldError(f"a fee's asset must be a string, got {type(asset).__name__}")
+        fees.append((asset, _dec(value, f"fee in {asset}")))
+    return tuple(fees)
 
 
-def state_to_obj(state: SlotState) -> list:
+def state_to_obj(state: SlotState) -> list[Any]:
     return [str(state.qty), str(state.cost), str(state.realized), _fees_out(state.fees), state.round_trips]
 
 
-def state_from_obj(data: list) -> SlotState:
-    qty, cost, realized, fees, trips = data
-    return SlotState(Decimal(qty), Decimal(cost), Decimal(realized), _fees_in(fees) or (), trips)
+def state_from_obj(data: list[Any]) -> SlotState:
+    def build() -> SlotState:
+        qty, cost, realized, fees, trips = data
+        if isinstance(trips, bool) or not isinstance(trips, int):
+            raise _FieldError(f"field 'round_trips' must be an integer, got {type(trips).__name__}")
+        return SlotState(_dec(qty, "qty"), _dec(cost, "cost"), _dec(realized, "realized"), _fees_in(fees) or (), trips)
+
+    return _decoding("stored slot state", build)
 
 
-def _seen_out(digest: tuple) -> list:
+def _seen_out(digest: SnapshotDigest) -> list[Any]:
     status, filled, cost, fees, event_id = digest
     return [status.value if status else None, _d(filled), _d(cost), _fees_out(fees), event_id]
 
 
-def _seen_in(data: list) -> tuple:
+def _seen_in(data: list[Any]) -> SnapshotDigest:
     status, filled, cost, fees, event_id = data
-    return (
+    return SnapshotDigest(
         OrderStatus(status) if status else None,
-        None if filled is None else Decimal(filled),
-        None if cost is None else Decimal(cost),
+        _opt_dec(filled, "seen filled"),
+        _opt_dec(cost, "seen cost"),
         _fees_in(fees),
         event_id,
     )
@@ -72,25 +143,28 @@ def record_to_json(rec: OrderRecord) -> str:
             "of": rec.overfill,
             "pre": state_to_obj(rec.pre_state) if rec.pre_state is not None else None,
         },
-        separators=(",", ":"),
+        separators=_COMPACT,
     )
 
 
 @exact  # add_trade sums trade quantities: exact, not rounded to 28 digits (R5)
 def record_from_json(text: str) -> OrderRecord:
-    d = json.loads(text)
+    return _decoding("stored order record", lambda: _record(json.loads(text)))
+
+
+def _record(d: dict[str, Any]) -> OrderRecord:
     rec = OrderRecord(
-        client_id=d["c"],
+        client_id=ClientOrderId(d["c"]),
         level=d["k"],
         side=Side(d["s"]),
         role=Role(d["r"]),
         generation=d["g"],
-        order_id=d["o"],
-        amount=None if d["a"] is None else Decimal(d["a"]),
-        price=None if d["p"] is None else Decimal(d["p"]),
+        order_id=None if d["o"] is None else ExchangeOrderId(d["o"]),
+        amount=_opt_dec(d["a"], "amount"),
+        price=_opt_dec(d["p"], "price"),
         reported=None if d["st"] is None else OrderStatus(d["st"]),
-        snap_filled=Decimal(d["sf"]),
-        snap_cost=Decimal(d["sc"]),
+        snap_filled=_dec(d["sf"], "snapshot filled"),
+        snap_cost=_dec(d["sc"], "snapshot cost"),
         snap_fees=_fees_in(d["sx"]),
         # "sts" (the kept snapshot's time, R1 tie-break) is new in this version. Records
         # written before it load with None, which ranks below any time: the next report of
@@ -104,8 +178,8 @@ def record_from_json(text: str) -> OrderRecord:
         pre_state=None if d["pre"] is None else state_from_obj(d["pre"]),
     )
     for trade_id, amount, price, cost, fees in d["t"]:
-        a, p = Decimal(amount), Decimal(price)
-        rec.add_trade((trade_id, a, p), TradeRec(a, p, Decimal(cost), _fees_in(fees)))
+        a, p = _dec(amount, "trade amount"), _dec(price, "trade price")
+        rec.add_trade(TradeKey(TradeId(trade_id), a, p), TradeRec(a, p, _dec(cost, "trade cost"), _fees_in(fees)))
     return rec
 
 
@@ -138,40 +212,43 @@ def evidence_to_json(ev: Evidence) -> str:
             fees=_fees_out(ev.fees),
             event_id=ev.event_id,
         )
-    return json.dumps(common, separators=(",", ":"))
+    return json.dumps(common, separators=_COMPACT)
 
 
 def evidence_from_json(text: str) -> Evidence:
-    d = json.loads(text)
+    return _decoding("stored evidence", lambda: _evidence(json.loads(text)))
+
+
+def _evidence(d: dict[str, Any]) -> Evidence:
     side = Side(d["side"]) if d["side"] else None
+    order_id = None if d["order_id"] is None else ExchangeOrderId(d["order_id"])
+    client_id = None if d["client_id"] is None else ClientOrderId(d["client_id"])
     if d["kind"] == "trade":
         return TradeEvidence(
             symbol=d["symbol"],
-            order_id=d["order_id"],
-            client_id=d["client_id"],
-            trade_id=d["trade_id"],
+            order_id=order_id,
+            client_id=client_id,
+            trade_id=TradeId(d["trade_id"]),
             side=side,
-            amount=Decimal(d["amount"]),
-            price=Decimal(d["price"]),
-            cost=Decimal(d["cost"]),
+            amount=_dec(d["amount"], "amount"),
+            price=_dec(d["price"], "price"),
+            cost=_dec(d["cost"], "cost"),
             fees=_fees_in(d["fees"]),
             timestamp=d["timestamp"],
             source=d["source"],
         )
-
-    def opt(name: str) -> Decimal | None:
-        return None if d[name] is None else Decimal(d[name])
-
+    if d["kind"] != "order":
+        raise _FieldError(f"field 'kind' must be 'trade' or 'order', got {str(d['kind'])[:40]!r}")
     return OrderEvidence(
         symbol=d["symbol"],
-        order_id=d["order_id"],
-        client_id=d["client_id"],
+        order_id=order_id,
+        client_id=client_id,
         status=OrderStatus(d["status"]) if d["status"] else None,
         side=side,
-        amount=opt("amount"),
-        price=opt("price"),
-        filled=opt("filled"),
-        cost=opt("cost"),
+        amount=_opt_dec(d["amount"], "amount"),
+        price=_opt_dec(d["price"], "price"),
+        filled=_opt_dec(d["filled"], "filled"),
+        cost=_opt_dec(d["cost"], "cost"),
         fees=_fees_in(d["fees"]),
         timestamp=d["timestamp"],
         event_id=d["event_id"],

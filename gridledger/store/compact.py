@@ -46,9 +46,7 @@ def compact(path: str | Path) -> CompactResult:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.executemany("DELETE FROM journal WHERE seq = ?", [(s,) for s in drop])
-                conn.executemany(
-                    "UPDATE journal SET raw = ?, raw_len = ?, raw_sha256 = ?, crc = ? WHERE seq = ?", trim
-                )
+                conn.executemany("UPDATE journal SET raw = ?, raw_len = ?, raw_sha256 = ?, crc = ? WHERE seq = ?", trim)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")

@@ -81,8 +81,9 @@ def export(path: str | Path, out: TextIO) -> ExportResult:
     try:
         have = {r[1] for r in conn.execute("PRAGMA table_info(journal)")}
         checked = "crc" in have
-        cols = ", ".join(("seq", *JOURNAL_COLUMNS, "crc") if checked else ("seq", "received_at", "source", "raw",
-                                                                            "outcomes"))
+        cols = ", ".join(
+            ("seq", *JOURNAL_COLUMNS, "crc") if checked else ("seq", "received_at", "source", "raw", "outcomes")
+        )
         cursor = conn.execute(f"SELECT {cols} FROM journal ORDER BY seq")
         while True:
             try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import zlib
-from typing import Iterable
+from collections.abc import Iterable
 
 from gridledger.store.errors import JournalError, rebuild_hint
 

@@ -15,6 +15,7 @@ each simulated crash.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import json
@@ -23,17 +24,17 @@ import socket
 import sys
 import threading
 import weakref
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from gridledger.store.errors import JournalError
 
-_registry: dict[tuple[int, int], "_Held"] = {}
+_registry: dict[tuple[int, int], _Held] = {}
 _registry_lock = threading.Lock()
 # Locks whose JournalLock was garbage-collected unreleased (a Journal dropped without close).
 # A finalizer may run inside any allocation, even while _registry_lock is held, so it only
 # queues the lock here; the next acquire or release in this process gives it up.
-_orphans: list["_Held"] = []
+_orphans: list[_Held] = []
 
 
 def lock_path(db: str | Path) -> Path:
@@ -57,10 +58,8 @@ class _Held:
         if self.users > 0:
             return
         _registry.pop(self.key, None)
-        try:
+        with contextlib.suppress(OSError):
             os.ftruncate(self.fd, 0)  # the holder note is stale from now on
-        except OSError:
-            pass
         os.close(self.fd)  # closing the descriptor releases the flock
 
 
@@ -89,7 +88,7 @@ class JournalLock:
             _drain_orphans()
             held.drop_locked()
 
-    def __enter__(self) -> "JournalLock":
+    def __enter__(self) -> JournalLock:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -126,10 +125,8 @@ def acquire(db: str | Path) -> JournalLock:
             return JournalLock(held)
     except BaseException:
         if not any(h.fd == fd for h in _registry.values()):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         raise
 
 
@@ -137,7 +134,7 @@ def _write_holder(fd: int) -> None:
     note = {
         "pid": os.getpid(),
         "host": socket.gethostname(),
-        "since": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "since": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "command": _command(),
     }
     os.ftruncate(fd, 0)
@@ -164,12 +161,16 @@ def _read_holder(fd: int) -> dict[str, object] | None:
 def _refusal(db: str | Path, fd: int) -> str:
     note = _read_holder(fd)
     if note:
-        who = (f"pid {note.get('pid')} on host {note.get('host')} since {note.get('since')}"
-               f"{' (' + str(note['command']) + ')' if note.get('command') else ''}")
+        who = (
+            f"pid {note.get('pid')} on host {note.get('host')} since {note.get('since')}"
+            f"{' (' + str(note['command']) + ')' if note.get('command') else ''}"
+        )
     else:
         who = "another process (it has not written its pid yet)"
-    return (f"journal {db} is in use by {who}; one process at a time may write a journal: "
-            "stop that process, or use another --db")
+    return (
+        f"journal {db} is in use by {who}; one process at a time may write a journal: "
+        "stop that process, or use another --db"
+    )
 
 
 def _os_reason(exc: OSError) -> str:

@@ -159,15 +159,20 @@ def migrate_v1(conn: sqlite3.Connection) -> None:
         counts = json.loads(counts_row[0]) if counts_row else {}
         for outcome, n in counts.items():
             if n:
-                conn.execute("INSERT OR REPLACE INTO counters (outcome, source_kind, n) VALUES (?, 'before-v2', ?)",
-                             (outcome, int(n)))
-        conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [
-            ("schema_version", str(SCHEMA_VERSION)),
-            ("messages", str(messages)),
-            ("last_received_at", "" if last is None else str(last)),
-        ])
-        for table, (columns, _) in STATE_TABLES.items():
-            conn.execute(f"UPDATE {table} SET crc = gl_crc({', '.join(columns)})")
+                conn.execute(
+                    "INSERT OR REPLACE INTO counters (outcome, source_kind, n) VALUES (?, 'before-v2', ?)",
+                    (outcome, int(n)),
+                )
+        conn.executemany(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+            [
+                ("schema_version", str(SCHEMA_VERSION)),
+                ("messages", str(messages)),
+                ("last_received_at", "" if last is None else str(last)),
+            ],
+        )
+        for table, (checked, _) in STATE_TABLES.items():
+            conn.execute(f"UPDATE {table} SET crc = gl_crc({', '.join(checked)})")
         # Legacy audit rows keep their text; `journal compact` trims them. Their checksum is
         # computed now so that export can tell later damage from legacy rows.
         conn.execute(f"UPDATE journal SET raw_len = length(raw), crc = gl_crc({', '.join(JOURNAL_COLUMNS)})")

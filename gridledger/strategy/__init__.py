@@ -17,13 +17,13 @@ from gridledger.strategy.actions import (
     StrategyState,
 )
 from gridledger.strategy.decide import CANCEL_OUTSIDE_WINDOW, decide
-from gridledger.strategy.grid import (
+from gridledger.strategy.levels import (
     buy_amount,
     check_grid,
     is_dust,
-    level_price,
     meets_minimums,
     next_centre,
+    order_price,
     raw_centre,
     sellable_amount,
     window_floor,
@@ -32,14 +32,14 @@ from gridledger.strategy.grid import (
 from gridledger.strategy.params import GridParams, MarketRules
 
 __all__ = [
-    "Action",
     "CANCEL_OUTSIDE_WINDOW",
+    "NOTE_KINDS",
+    "Action",
     "Cancel",
     "Decision",
     "GridParams",
     "LiveOrder",
     "MarketRules",
-    "NOTE_KINDS",
     "Note",
     "NoteKind",
     "Place",
@@ -49,9 +49,9 @@ __all__ = [
     "check_grid",
     "decide",
     "is_dust",
-    "level_price",
     "meets_minimums",
     "next_centre",
+    "order_price",
     "raw_centre",
     "sellable_amount",
     "window_floor",

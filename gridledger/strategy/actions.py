@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final, Literal, Union
+from typing import Final, Literal
 
 from gridledger.domain.types import Role, Side
 
@@ -66,12 +66,12 @@ class StrategyState:
                 return n
         return 0
 
-    def on_post_only_reject(self, level: int) -> "StrategyState":
+    def on_post_only_reject(self, level: int) -> StrategyState:
         counts = dict(self.post_only_rejects)
         counts[level] = counts.get(level, 0) + 1
         return StrategyState(self.centre, tuple(counts.items()))
 
-    def on_accepted(self, level: int) -> "StrategyState":
+    def on_accepted(self, level: int) -> StrategyState:
         counts = dict(self.post_only_rejects)
         if counts.pop(level, None) is None:
             return self
@@ -97,7 +97,7 @@ class Cancel:
     reason: str
 
 
-Action = Union[Place, Cancel]
+Action = Place | Cancel
 
 
 @dataclass(frozen=True, slots=True)

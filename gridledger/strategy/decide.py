@@ -6,11 +6,11 @@ Pure and synchronous: no clock, no I/O, no randomness. The same inputs always gi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Mapping
 
 from gridledger.domain.numbers import fmt
-from gridledger.domain.types import Role, Side
+from gridledger.domain.types import Direction, Role
 from gridledger.strategy.actions import (
     Action,
     Cancel,
@@ -20,12 +20,12 @@ from gridledger.strategy.actions import (
     SlotView,
     StrategyState,
 )
-from gridledger.strategy.grid import (
+from gridledger.strategy.levels import (
     buy_amount,
     check_grid,
-    level_price,
     meets_minimums,
     next_centre,
+    order_price,
     sellable_amount,
     window_floor,
     window_levels,
@@ -35,7 +35,8 @@ from gridledger.strategy.params import GridParams, MarketRules
 CANCEL_OUTSIDE_WINDOW = "outside window"
 
 
-def _check_inputs(price: Decimal, slots: Mapping[int, SlotView]) -> None:
+def _check_inputs(price: object, slots: Mapping[int, SlotView]) -> None:
+    # ``price`` is typed ``object``: a caller that skipped parsing may pass a float or None.
     if not isinstance(price, Decimal) or not price.is_finite() or price <= 0:
         raise ValueError(f"price must be a finite Decimal > 0, got {price!r}")
     for level, slot in slots.items():
@@ -69,6 +70,11 @@ def decide(
     """
     _check_inputs(price, slots)
     check_grid(params, rules)
+    if params.direction is not Direction.LONG:
+        # The sides and the closing level below follow the direction; the window's place
+        # (below the centre) and the crossing checks are still the long grid's.
+        raise ValueError(f"direction {params.direction.value} is not supported yet (long only)")
+    opening, closing, step = (params.direction.opening_side, params.direction.closing_side, params.direction.step)
 
     centre = next_centre(state.centre, params, price)
     if centre != state.centre:
@@ -85,7 +91,7 @@ def decide(
     cancels: list[Cancel] = []
     for level in sorted(slots):
         live = slots[level].live
-        if live is not None and live.role is Role.OPEN and live.side is Side.BUY and level < floor:
+        if live is not None and live.role is Role.OPEN and live.side is opening and level < floor:
             cancels.append(Cancel(level, live.client_id, CANCEL_OUTSIDE_WINDOW))
 
     live_count = sum(1 for slot in slots.values() if slot.live is not None)
@@ -97,7 +103,7 @@ def decide(
         slot = slots[level]
         if slot.live is not None or slot.qty <= 0:
             continue
-        sell_price = level_price(params, rules, level + 1)
+        sell_price = order_price(params, rules, level + step)
         amount = sellable_amount(slot.qty, rules)
         if not meets_minimums(amount, sell_price, rules):
             notes.append(
@@ -110,7 +116,7 @@ def decide(
                 )
             )
             continue
-        post_only: bool | None = False
+        post_only = False
         if params.post_only_close:
             if sell_price <= price:
                 # A post-only sell at or below the market is rejected by the venue.
@@ -123,11 +129,12 @@ def decide(
                     )
                 )
                 continue
-            post_only = _post_only_gate(state, params, level)
-            if post_only is None:
+            gate = _post_only_gate(state, params, level)
+            if gate is None:
                 notes.append(_waiting_note(state, level, slot.qty))
                 continue
-        sells.append(Place(level, Side.SELL, Role.CLOSE, sell_price, amount, post_only))
+            post_only = gate
+        sells.append(Place(level, closing, Role.CLOSE, sell_price, amount, post_only))
 
     sells.sort(key=lambda p: (abs(p.price - price), p.level))
     placed_sells, capped_sells = sells[:capacity], sells[capacity:]
@@ -137,24 +144,22 @@ def decide(
 
     # A buy at or above one of our own asks would trade with ourselves.
     own_asks = [p.price for p in placed_sells] + [
-        slot.live.price
-        for slot in slots.values()
-        if slot.live is not None and slot.live.side is Side.SELL
+        slot.live.price for slot in slots.values() if slot.live is not None and slot.live.side is closing
     ]
     lowest_own_ask = min(own_asks, default=None)
 
     buys: list[Place] = []
     for level in window_levels(centre, params.buy_window):
-        slot = slots.get(level)
-        if slot is not None:
-            if slot.live is not None:
+        view = slots.get(level)
+        if view is not None:
+            if view.live is not None:
                 continue
-            if slot.qty > 0 and meets_minimums(
-                sellable_amount(slot.qty, rules), level_price(params, rules, level + 1), rules
+            if view.qty > 0 and meets_minimums(
+                sellable_amount(view.qty, rules), order_price(params, rules, level + step), rules
             ):
                 # Sellable inventory: this slot is the closing sell's, not a new buy's.
                 continue
-        buy_price = level_price(params, rules, level)
+        buy_price = order_price(params, rules, level)
         if paused:
             notes.append(Note(level, "paused", "opening buys are paused"))
             continue
@@ -211,11 +216,12 @@ def decide(
             continue
         post_only = False
         if params.post_only:
-            post_only = _post_only_gate(state, params, level)
-            if post_only is None:
+            gate = _post_only_gate(state, params, level)
+            if gate is None:
                 notes.append(_waiting_note(state, level, None))
                 continue
-        buys.append(Place(level, Side.BUY, Role.OPEN, buy_price, amount, post_only))
+            post_only = gate
+        buys.append(Place(level, opening, Role.OPEN, buy_price, amount, post_only))
 
     buys.sort(key=lambda p: (abs(price - p.price), -p.level))
     placed_buys, capped_buys = buys[:capacity], buys[capacity:]

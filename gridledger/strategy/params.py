@@ -1,34 +1,27 @@
 """Configuration of the grid strategy and the market rules it must respect.
 
-Both are plain values checked once at construction, so ``decide`` can trust them and stay a
-pure function of its arguments.
+``GridParams`` is a plain value: its rules and defaults are written once, in the validated
+config (``gridledger.config.StrategyConfig``, whose ``params()`` builds it), so ``decide``
+can trust it and stay a pure function of its arguments. ``MarketRules`` come from the
+exchange, not from the config, so they are checked here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from gridledger.domain.numbers import ZERO
+from gridledger.domain.types import Direction
 
-_HALF = Decimal("0.5")
 
-
-def _require_decimal(value: Any, field: str) -> Decimal:
+def _require_decimal(value: object, field: str) -> Decimal:
     # Floats are refused outright rather than converted: a float here means a caller
     # skipped parsing, and its binary expansion must never leak into prices or sizes.
     if not isinstance(value, Decimal):
         raise ValueError(f"{field} must be a Decimal, got {type(value).__name__}: {value!r}")
     if not value.is_finite():
         raise ValueError(f"{field} must be finite, got {value!r}")
-    return value
-
-
-def _require_int(value: Any, field: str) -> int:
-    # bool is an int subclass; True as a window size is a config bug, not 1.
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{field} must be an int, got {type(value).__name__}: {value!r}")
     return value
 
 
@@ -58,63 +51,26 @@ class MarketRules:
 
 @dataclass(frozen=True, slots=True)
 class GridParams:
-    """A trailing buy grid: level ``k`` sits at ``anchor + k * interval``.
+    """A trailing grid: level ``k`` sits at ``anchor + k * interval``.
 
-    The centre follows the price; opening buys rest on the ``buy_window`` levels below it
-    and every filled buy is closed by a sell one level up.
+    The centre follows the price; opening orders rest on the ``buy_window`` levels on the
+    direction's opening side of it and every filled opening order is closed one level
+    further on (a long grid: buys below the centre, each closed by a sell one level up).
+
+    Built by ``StrategyConfig.params(grid)``, which holds every field's rule and default
+    (anchor and interval come from the validated ``GridSpec``). Not validated again here.
     """
 
     anchor: Decimal
     interval: Decimal
     quote_per_level: Decimal
-    buy_window: int = 5
-    max_open_orders: int = 20
-    post_only: bool = True
-    post_only_retries: int = 3
-    taker_fallback: bool = False
-    post_only_close: bool = False
-    hysteresis: Decimal = Decimal("0.25")
-    lower_price: Decimal | None = None
-    upper_price: Decimal | None = None
-
-    def __post_init__(self) -> None:
-        if _require_decimal(self.anchor, "anchor") <= 0:
-            raise ValueError(f"anchor must be > 0, got {self.anchor}")
-        if _require_decimal(self.interval, "interval") <= 0:
-            raise ValueError(f"interval must be > 0, got {self.interval}")
-        if _require_decimal(self.quote_per_level, "quote_per_level") <= 0:
-            raise ValueError(f"quote_per_level must be > 0, got {self.quote_per_level}")
-        if _require_int(self.buy_window, "buy_window") < 1:
-            raise ValueError(f"buy_window must be >= 1, got {self.buy_window}")
-        if _require_int(self.max_open_orders, "max_open_orders") < 1:
-            raise ValueError(f"max_open_orders must be >= 1, got {self.max_open_orders}")
-        if _require_int(self.post_only_retries, "post_only_retries") < 0:
-            raise ValueError(f"post_only_retries must be >= 0, got {self.post_only_retries}")
-        for name in ("post_only", "taker_fallback", "post_only_close"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
-        if (
-            self.post_only_retries == 0
-            and not self.taker_fallback
-            and (self.post_only or self.post_only_close)
-        ):
-            # "Wait after 0 rejections" would mean no post-only order is ever sent.
-            raise ValueError(
-                "post_only_retries must be >= 1 unless taker_fallback is set "
-                "(0 retries without fallback would never place a post-only order)"
-            )
-        h = _require_decimal(self.hysteresis, "hysteresis")
-        if not (ZERO <= h < _HALF):
-            raise ValueError(f"hysteresis must be in [0, 0.5), got {h}")
-        if self.lower_price is not None and _require_decimal(self.lower_price, "lower_price") < 0:
-            raise ValueError(f"lower_price must be >= 0, got {self.lower_price}")
-        if self.upper_price is not None and _require_decimal(self.upper_price, "upper_price") <= 0:
-            raise ValueError(f"upper_price must be > 0, got {self.upper_price}")
-        if (
-            self.lower_price is not None
-            and self.upper_price is not None
-            and not self.lower_price < self.upper_price
-        ):
-            raise ValueError(
-                f"lower_price must be < upper_price, got {self.lower_price} >= {self.upper_price}"
-            )
+    buy_window: int
+    max_open_orders: int
+    post_only: bool
+    post_only_retries: int
+    taker_fallback: bool
+    post_only_close: bool
+    hysteresis: Decimal
+    lower_price: Decimal | None
+    upper_price: Decimal | None
+    direction: Direction = Direction.LONG  # only LONG is wired (see GridSpec.direction)

@@ -12,10 +12,12 @@ ledger's own fold, with plain arithmetic, so tests compare two implementations.
 
 from __future__ import annotations
 
+import itertools
 import random
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal, localcontext
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from gridledger.domain.coid import ClientId, encode
 from gridledger.domain.grid import GridSpec
@@ -137,7 +139,7 @@ class HistoryGenerator:
         order_mode = rng.choice(self.fee_assets) if self.one_fee_asset else None
         if order_mode == "base" and side is Side.SELL:
             order_mode = "quote"  # a sell's charges are in quote: one asset means quote
-        for lo, hi in zip(bounds, bounds[1:]):
+        for lo, hi in itertools.pairwise(bounds):
             if hi <= lo:
                 continue
             self.trade_seq += 1
@@ -221,8 +223,20 @@ def order_evidence(grid: GridSpec, o: OrderTruth, *, snapshot_fees: bool = True)
     """
     sym = grid.symbol
     items: list[Evidence] = [
-        OrderEvidence(sym, o.order_id, o.client_id, OrderStatus.NEW, o.side, o.amount, o.price,
-                      Decimal(0), Decimal(0), () if snapshot_fees else None, o.created_ts, f"{o.order_id}:0")
+        OrderEvidence(
+            sym,
+            o.order_id,
+            o.client_id,
+            OrderStatus.NEW,
+            o.side,
+            o.amount,
+            o.price,
+            Decimal(0),
+            Decimal(0),
+            () if snapshot_fees else None,
+            o.created_ts,
+            f"{o.order_id}:0",
+        )
     ]
     filled = cost = Decimal(0)
     done: list[Fill] = []
@@ -231,23 +245,66 @@ def order_evidence(grid: GridSpec, o: OrderTruth, *, snapshot_fees: bool = True)
         filled += f.amount
         cost += f.amount * f.price
         fee = make_fees([(f.fee_asset, f.fee)])
-        items.append(TradeEvidence(sym, o.order_id, o.client_id, f.trade_id, o.side, f.amount, f.price,
-                                   f.amount * f.price, fee, f.ts))
+        items.append(
+            TradeEvidence(
+                sym, o.order_id, o.client_id, f.trade_id, o.side, f.amount, f.price, f.amount * f.price, fee, f.ts
+            )
+        )
         status = OrderStatus.FILLED if filled == o.amount else OrderStatus.PARTIALLY_FILLED
         cum = make_fees((d.fee_asset, d.fee) for d in done) if snapshot_fees else None
-        items.append(OrderEvidence(sym, o.order_id, o.client_id, status, o.side, o.amount, o.price,
-                                   filled, cost, cum, f.ts, f"{o.order_id}:{i}"))
+        items.append(
+            OrderEvidence(
+                sym,
+                o.order_id,
+                o.client_id,
+                status,
+                o.side,
+                o.amount,
+                o.price,
+                filled,
+                cost,
+                cum,
+                f.ts,
+                f"{o.order_id}:{i}",
+            )
+        )
     if o.final is not OrderStatus.FILLED or not o.fills:
-        items.append(OrderEvidence(sym, o.order_id, o.client_id, o.final, o.side, o.amount, o.price,
-                                   filled, cost, o.fees if snapshot_fees else None, o.created_ts + 60,
-                                   f"{o.order_id}:x"))
+        items.append(
+            OrderEvidence(
+                sym,
+                o.order_id,
+                o.client_id,
+                o.final,
+                o.side,
+                o.amount,
+                o.price,
+                filled,
+                cost,
+                o.fees if snapshot_fees else None,
+                o.created_ts + 60,
+                f"{o.order_id}:x",
+            )
+        )
     return items
 
 
 def final_snapshot(grid: GridSpec, o: OrderTruth) -> OrderEvidence:
     """What fetch_order answers once the order is finished (cumulative, with fees)."""
-    return OrderEvidence(grid.symbol, o.order_id, o.client_id, o.final, o.side, o.amount, o.price,
-                         o.filled, o.cost, o.fees, o.created_ts + 60, None, "rest")
+    return OrderEvidence(
+        grid.symbol,
+        o.order_id,
+        o.client_id,
+        o.final,
+        o.side,
+        o.amount,
+        o.price,
+        o.filled,
+        o.cost,
+        o.fees,
+        o.created_ts + 60,
+        None,
+        "rest",
+    )
 
 
 def interleave(rng: random.Random, streams: Sequence[Sequence[Any]]) -> list[Any]:
@@ -304,15 +361,40 @@ def binance_reports(grid: GridSpec, o: OrderTruth, exec_ids: Iterator[int]) -> l
     def report(x: str, status: str, last: Fill | None, z: Decimal, zq: Decimal, ts: int) -> dict[str, Any]:
         cancel = x == "CANCELED"
         return {
-            "e": "executionReport", "E": ts, "s": sym,
-            "c": f"cxl{o.order_id}" if cancel else o.client_id, "S": side, "o": "LIMIT", "f": "GTC",
-            "q": _s(o.amount), "p": _s(o.price), "P": "0", "F": "0", "g": -1,
-            "C": o.client_id if cancel else "", "x": x, "X": status, "r": "NONE", "i": int(o.order_id),
-            "l": _s(last.amount) if last else "0", "z": _s(z), "L": _s(last.price) if last else "0",
-            "n": _s(last.fee) if last else "0", "N": last.fee_asset if last else None, "T": ts,
-            "t": int(last.trade_id) if last else -1, "I": next(exec_ids), "w": last is None, "m": True,
-            "M": False, "O": o.created_ts, "Z": _s(zq), "Y": _s(last.amount * last.price) if last else "0",
-            "Q": "0", "W": o.created_ts, "V": "NONE",
+            "e": "executionReport",
+            "E": ts,
+            "s": sym,
+            "c": f"cxl{o.order_id}" if cancel else o.client_id,
+            "S": side,
+            "o": "LIMIT",
+            "f": "GTC",
+            "q": _s(o.amount),
+            "p": _s(o.price),
+            "P": "0",
+            "F": "0",
+            "g": -1,
+            "C": o.client_id if cancel else "",
+            "x": x,
+            "X": status,
+            "r": "NONE",
+            "i": int(o.order_id),
+            "l": _s(last.amount) if last else "0",
+            "z": _s(z),
+            "L": _s(last.price) if last else "0",
+            "n": _s(last.fee) if last else "0",
+            "N": last.fee_asset if last else None,
+            "T": ts,
+            "t": int(last.trade_id) if last else -1,
+            "I": next(exec_ids),
+            "w": last is None,
+            "m": True,
+            "M": False,
+            "O": o.created_ts,
+            "Z": _s(zq),
+            "Y": _s(last.amount * last.price) if last else "0",
+            "Q": "0",
+            "W": o.created_ts,
+            "V": "NONE",
         }
 
     msgs = [report("NEW", "NEW", None, Decimal(0), Decimal(0), o.created_ts)]
@@ -335,12 +417,23 @@ def ccxt_structures(grid: GridSpec, o: OrderTruth) -> list[dict[str, Any]]:
         return {
             "kind": "order",
             "order": {
-                "id": o.order_id, "clientOrderId": o.client_id, "timestamp": o.created_ts,
-                "lastUpdateTimestamp": ts, "status": status, "symbol": grid.symbol, "type": "limit",
-                "side": o.side.value, "price": _s(o.price), "amount": _s(o.amount), "filled": _s(filled),
-                "remaining": _s(o.amount - filled), "cost": _s(cost),
+                "id": o.order_id,
+                "clientOrderId": o.client_id,
+                "timestamp": o.created_ts,
+                "lastUpdateTimestamp": ts,
+                "status": status,
+                "symbol": grid.symbol,
+                "type": "limit",
+                "side": o.side.value,
+                "price": _s(o.price),
+                "amount": _s(o.amount),
+                "filled": _s(filled),
+                "remaining": _s(o.amount - filled),
+                "cost": _s(cost),
                 "average": _s(cost / filled) if filled else None,
-                "fees": [{"currency": a, "cost": _s(v)} for a, v in fees], "trades": [], "info": {},
+                "fees": [{"currency": a, "cost": _s(v)} for a, v in fees],
+                "trades": [],
+                "info": {},
             },
         }
 
@@ -351,22 +444,33 @@ def ccxt_structures(grid: GridSpec, o: OrderTruth) -> list[dict[str, Any]]:
         done.append(f)
         filled += f.amount
         cost += f.amount * f.price
-        msgs.append({
-            "kind": "trade",
-            "trade": {
-                "id": f.trade_id, "order": o.order_id, "clientOrderId": o.client_id, "timestamp": f.ts,
-                "symbol": grid.symbol, "side": o.side.value, "takerOrMaker": "maker", "price": _s(f.price),
-                "amount": _s(f.amount), "cost": _s(f.amount * f.price),
-                "fee": {"currency": f.fee_asset, "cost": _s(f.fee)}, "info": {},
-            },
-        })
+        msgs.append(
+            {
+                "kind": "trade",
+                "trade": {
+                    "id": f.trade_id,
+                    "order": o.order_id,
+                    "clientOrderId": o.client_id,
+                    "timestamp": f.ts,
+                    "symbol": grid.symbol,
+                    "side": o.side.value,
+                    "takerOrMaker": "maker",
+                    "price": _s(f.price),
+                    "amount": _s(f.amount),
+                    "cost": _s(f.amount * f.price),
+                    "fee": {"currency": f.fee_asset, "cost": _s(f.fee)},
+                    "info": {},
+                },
+            }
+        )
         status = "closed" if filled == o.amount else "open"
         # Per asset with zero totals kept: a fee that nets to zero is reported as 0, not left out
         # (an order without fee entries reads as "fee not reported").
         msgs.append(order(status, filled, cost, tuple(sorted(_per_asset(done).items())), f.ts))
     if o.final is not OrderStatus.FILLED or not o.fills:
-        msgs.append(order(o.final.value.lower(), filled, cost, tuple(sorted(_per_asset(o.fills).items())),
-                          o.created_ts + 60))
+        msgs.append(
+            order(o.final.value.lower(), filled, cost, tuple(sorted(_per_asset(o.fills).items())), o.created_ts + 60)
+        )
     return msgs
 
 
@@ -415,13 +519,38 @@ def usdm_reports(grid: GridSpec, o: OrderTruth) -> list[tuple[str, dict[str, Any
 
     def event(x: str, status: str, last: Fill | None, z: Decimal, ts: int) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "s": sym, "c": o.client_id, "S": side, "o": "LIMIT", "f": "GTC", "q": _s(o.amount),
-            "p": _s(o.price), "ap": _s(o.price) if z else "0", "sp": "0", "x": x, "X": status,
-            "i": int(o.order_id), "l": _s(last.amount) if last else "0", "z": _s(z),
-            "L": _s(last.price) if last else "0", "T": ts, "t": int(last.trade_id) if last else 0,
-            "b": "0", "a": "0", "m": True, "R": False, "wt": "CONTRACT_PRICE", "ot": "LIMIT",
-            "ps": "BOTH", "cp": False, "rp": "0", "pP": False, "si": 0, "ss": 0, "V": "NONE",
-            "pm": "NONE", "gtd": 0,
+            "s": sym,
+            "c": o.client_id,
+            "S": side,
+            "o": "LIMIT",
+            "f": "GTC",
+            "q": _s(o.amount),
+            "p": _s(o.price),
+            "ap": _s(o.price) if z else "0",
+            "sp": "0",
+            "x": x,
+            "X": status,
+            "i": int(o.order_id),
+            "l": _s(last.amount) if last else "0",
+            "z": _s(z),
+            "L": _s(last.price) if last else "0",
+            "T": ts,
+            "t": int(last.trade_id) if last else 0,
+            "b": "0",
+            "a": "0",
+            "m": True,
+            "R": False,
+            "wt": "CONTRACT_PRICE",
+            "ot": "LIMIT",
+            "ps": "BOTH",
+            "cp": False,
+            "rp": "0",
+            "pP": False,
+            "si": 0,
+            "ss": 0,
+            "V": "NONE",
+            "pm": "NONE",
+            "gtd": 0,
         }
         if last is not None and last.fee:
             body["n"], body["N"] = _s(last.fee), last.fee_asset
@@ -431,9 +560,26 @@ def usdm_reports(grid: GridSpec, o: OrderTruth) -> list[tuple[str, dict[str, Any
     z = Decimal(0)
     for f in o.fills:
         z += f.amount
-        msgs.append(("l", {"e": "TRADE_LITE", "E": f.ts + 1, "T": f.ts, "s": sym, "q": _s(o.amount),
-                           "p": _s(o.price), "m": True, "c": o.client_id, "S": side, "L": _s(f.price),
-                           "l": _s(f.amount), "t": int(f.trade_id), "i": int(o.order_id)}))
+        msgs.append(
+            (
+                "l",
+                {
+                    "e": "TRADE_LITE",
+                    "E": f.ts + 1,
+                    "T": f.ts,
+                    "s": sym,
+                    "q": _s(o.amount),
+                    "p": _s(o.price),
+                    "m": True,
+                    "c": o.client_id,
+                    "S": side,
+                    "L": _s(f.price),
+                    "l": _s(f.amount),
+                    "t": int(f.trade_id),
+                    "i": int(o.order_id),
+                },
+            )
+        )
         msgs.append(("t", event("TRADE", "FILLED" if z == o.amount else "PARTIALLY_FILLED", f, z, f.ts)))
     if o.final is not OrderStatus.FILLED or not o.fills:
         x = "EXPIRED" if o.final is OrderStatus.EXPIRED else "CANCELED"
@@ -458,14 +604,34 @@ def okx_pushes(grid: GridSpec, o: OrderTruth) -> list[tuple[str, dict[str, Any]]
 
     def row(state: str, acc: Decimal, fee: Decimal, last: Fill | None, ts: int) -> dict[str, Any]:
         return {
-            "instType": "SPOT", "instId": inst, "ordId": o.order_id, "clOrdId": o.client_id, "px": _s(o.price),
-            "sz": _s(o.amount), "ordType": "limit", "side": side, "tdMode": "cash", "tgtCcy": "",
-            "state": state, "accFillSz": _s(acc), "avgPx": _s(o.price) if acc else "", "fee": _s(-fee),
-            "feeCcy": ccy, "rebate": "0", "rebateCcy": ccy, "uTime": str(ts), "cTime": str(o.created_ts),
-            "tradeId": last.trade_id if last else "", "fillSz": _s(last.amount) if last else "0",
-            "fillPx": _s(last.price) if last else "", "fillFee": _s(-last.fee) if last else "0",
-            "fillFeeCcy": last.fee_asset if last else "", "fillTime": str(last.ts) if last else "",
-            "execType": "M" if last else "", "code": "0", "msg": "",
+            "instType": "SPOT",
+            "instId": inst,
+            "ordId": o.order_id,
+            "clOrdId": o.client_id,
+            "px": _s(o.price),
+            "sz": _s(o.amount),
+            "ordType": "limit",
+            "side": side,
+            "tdMode": "cash",
+            "tgtCcy": "",
+            "state": state,
+            "accFillSz": _s(acc),
+            "avgPx": _s(o.price) if acc else "",
+            "fee": _s(-fee),
+            "feeCcy": ccy,
+            "rebate": "0",
+            "rebateCcy": ccy,
+            "uTime": str(ts),
+            "cTime": str(o.created_ts),
+            "tradeId": last.trade_id if last else "",
+            "fillSz": _s(last.amount) if last else "0",
+            "fillPx": _s(last.price) if last else "",
+            "fillFee": _s(-last.fee) if last else "0",
+            "fillFeeCcy": last.fee_asset if last else "",
+            "fillTime": str(last.ts) if last else "",
+            "execType": "M" if last else "",
+            "code": "0",
+            "msg": "",
         }
 
     msgs: list[tuple[str, dict[str, Any]]] = [
@@ -475,10 +641,28 @@ def okx_pushes(grid: GridSpec, o: OrderTruth) -> list[tuple[str, dict[str, Any]]
     for f in o.fills:
         acc += f.amount
         fee += f.fee
-        msgs.append(("l", {"arg": {"channel": "fills", "instId": inst}, "data": [{
-            "instId": inst, "fillSz": _s(f.amount), "fillPx": _s(f.price), "side": side, "ts": str(f.ts),
-            "ordId": o.order_id, "clOrdId": o.client_id, "tradeId": f.trade_id, "execType": "M", "count": "1",
-        }]}))
+        msgs.append(
+            (
+                "l",
+                {
+                    "arg": {"channel": "fills", "instId": inst},
+                    "data": [
+                        {
+                            "instId": inst,
+                            "fillSz": _s(f.amount),
+                            "fillPx": _s(f.price),
+                            "side": side,
+                            "ts": str(f.ts),
+                            "ordId": o.order_id,
+                            "clOrdId": o.client_id,
+                            "tradeId": f.trade_id,
+                            "execType": "M",
+                            "count": "1",
+                        }
+                    ],
+                },
+            )
+        )
         state = "filled" if acc == o.amount else "partially_filled"
         msgs.append(("t", {"arg": arg, "data": [row(state, acc, fee, f, f.ts)]}))
     # The state-only push after the last fill (corpus §5.5), or the cancel: cumulative fee.
@@ -501,12 +685,23 @@ def bybit_messages(grid: GridSpec, o: OrderTruth) -> list[tuple[str, dict[str, A
         cum = sum((f.amount for f in done), Decimal(0))
         value = sum((f.amount * f.price for f in done), Decimal(0))
         row = {
-            "category": category, "symbol": sym, "orderId": o.order_id, "orderLinkId": o.client_id,
-            "side": side, "orderType": "Limit", "price": _s(o.price), "qty": _s(o.amount),
-            "orderStatus": status, "cumExecQty": _s(cum), "cumExecValue": _s(value),
-            "avgPrice": _s(o.price) if cum else "", "leavesQty": _s(o.amount - cum),
+            "category": category,
+            "symbol": sym,
+            "orderId": o.order_id,
+            "orderLinkId": o.client_id,
+            "side": side,
+            "orderType": "Limit",
+            "price": _s(o.price),
+            "qty": _s(o.amount),
+            "orderStatus": status,
+            "cumExecQty": _s(cum),
+            "cumExecValue": _s(value),
+            "avgPrice": _s(o.price) if cum else "",
+            "leavesQty": _s(o.amount - cum),
             "cumFeeDetail": {a: _s(v) for a, v in sorted(_per_asset(done).items())},
-            "timeInForce": "GTC", "createdTime": str(o.created_ts), "updatedTime": str(ts),
+            "timeInForce": "GTC",
+            "createdTime": str(o.created_ts),
+            "updatedTime": str(ts),
         }
         return {"topic": "order", "id": f"{o.order_id}-{ts}", "creationTime": ts, "data": [row]}
 
@@ -514,14 +709,39 @@ def bybit_messages(grid: GridSpec, o: OrderTruth) -> list[tuple[str, dict[str, A
     done: list[Fill] = []
     for f in o.fills:
         done.append(f)
-        common = {"category": category, "symbol": sym, "execId": f.trade_id, "orderId": o.order_id,
-                  "orderLinkId": o.client_id, "side": side, "execPrice": _s(f.price), "execQty": _s(f.amount),
-                  "execTime": str(f.ts)}
+        common = {
+            "category": category,
+            "symbol": sym,
+            "execId": f.trade_id,
+            "orderId": o.order_id,
+            "orderLinkId": o.client_id,
+            "side": side,
+            "execPrice": _s(f.price),
+            "execQty": _s(f.amount),
+            "execTime": str(f.ts),
+        }
         msgs.append(("l", {"topic": "execution.fast", "creationTime": f.ts, "data": [{**common, "seq": 1}]}))
-        msgs.append(("t", {"topic": "execution", "id": f"x{f.trade_id}", "creationTime": f.ts, "data": [{
-            **common, "execType": "Trade", "execValue": _s(f.amount * f.price), "execFee": _s(f.fee),
-            "feeCurrency": f.fee_asset, "feeRate": "-0.0001" if f.fee < 0 else "0.001", "isMaker": f.fee < 0,
-        }]}))
+        msgs.append(
+            (
+                "t",
+                {
+                    "topic": "execution",
+                    "id": f"x{f.trade_id}",
+                    "creationTime": f.ts,
+                    "data": [
+                        {
+                            **common,
+                            "execType": "Trade",
+                            "execValue": _s(f.amount * f.price),
+                            "execFee": _s(f.fee),
+                            "feeCurrency": f.fee_asset,
+                            "feeRate": "-0.0001" if f.fee < 0 else "0.001",
+                            "isMaker": f.fee < 0,
+                        }
+                    ],
+                },
+            )
+        )
         filled = sum((d.amount for d in done), Decimal(0))
         msgs.append(("s", order("Filled" if filled == o.amount else "PartiallyFilled", list(done), f.ts)))
     if o.final is OrderStatus.FILLED and o.fills:

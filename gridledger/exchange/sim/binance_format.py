@@ -201,9 +201,25 @@ def open_order_row(order: SimOrder) -> dict[str, Any]:
     return {
         k: row[k]
         for k in (
-            "symbol", "orderId", "orderListId", "clientOrderId", "price", "origQty", "executedQty",
-            "cummulativeQuoteQty", "status", "timeInForce", "type", "side", "stopPrice",
-            "icebergQty", "time", "updateTime", "isWorking", "origQuoteOrderQty", "workingTime",
+            "symbol",
+            "orderId",
+            "orderListId",
+            "clientOrderId",
+            "price",
+            "origQty",
+            "executedQty",
+            "cummulativeQuoteQty",
+            "status",
+            "timeInForce",
+            "type",
+            "side",
+            "stopPrice",
+            "icebergQty",
+            "time",
+            "updateTime",
+            "isWorking",
+            "origQuoteOrderQty",
+            "workingTime",
             "selfTradePreventionMode",
         )
     }
@@ -252,9 +268,7 @@ def account(spec: SimMarketSpec, balances: Mapping[str, Balance], update_ms: int
         "preventSor": False,
         "updateTime": update_ms,
         "accountType": "SPOT",
-        "balances": [
-            {"asset": asset, "free": fmt8(b.free), "locked": fmt8(b.locked)} for asset, b in balances.items()
-        ],
+        "balances": [{"asset": asset, "free": fmt8(b.free), "locked": fmt8(b.locked)} for asset, b in balances.items()],
         "permissions": ["SPOT"],
         "uid": 1,
     }

@@ -30,6 +30,7 @@ retry loop for network errors does not swallow the end of the data).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 from collections import deque
@@ -155,12 +156,16 @@ class SimExchange:
         the events it already emitted are history and are not sent down the stream."""
         self.config = config if config is not None else SimConfig()
         spec = self.config.spec
-        self.core = core if core is not None else SimCore(
-            spec,
-            self.config.balances,
-            self.config.start_ms,
-            seed=self.config.seed,
-            duplicate_scope=self.config.duplicate_scope,
+        self.core = (
+            core
+            if core is not None
+            else SimCore(
+                spec,
+                self.config.balances,
+                self.config.start_ms,
+                seed=self.config.seed,
+                duplicate_scope=self.config.duplicate_scope,
+            )
         )
         self.faults = FaultCounters()
         self.stream: FaultyStream[SimEvent] = FaultyStream(
@@ -209,10 +214,8 @@ class SimExchange:
         task, self._feed_task = self._feed_task, None
         if task is not None and not task.done():
             task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await task
-            except asyncio.CancelledError:
-                pass
         self._fail_ticker_waiters(ccxt.ExchangeClosedByUser(f"{self.id} connection closed by the user"))
         self._wake_watchers()
 
@@ -516,9 +519,7 @@ class SimExchange:
         await self._sleep_ms(self._request_ms())
         now = self.now_ms()
         try:
-            order = self.core.place(
-                client_id, side, kind, to_decimal(amount_text, "amount"), price_dec, post_only, now
-            )
+            order = self.core.place(client_id, side, kind, to_decimal(amount_text, "amount"), price_dec, post_only, now)
         except SimOrderError as exc:
             await self._sleep_ms(self._response_ms())
             raise self._error(exc) from None
@@ -533,7 +534,9 @@ class SimExchange:
         await self._sleep_ms(self._response_ms())
         return cast(dict[str, Any], self._parser.parse_order(response, market))
 
-    async def cancel_order(self, id: str | None, symbol: str | None = None, params: dict[str, Any] = {}) -> dict[str, Any]:
+    async def cancel_order(
+        self, id: str | None, symbol: str | None = None, params: dict[str, Any] = {}
+    ) -> dict[str, Any]:
         """DELETE /api/v3/order by id or ``params["clientOrderId"]`` (``newClientOrderId``
         names the cancel request). The ccxt structure's ``clientOrderId`` is the cancel
         request's id, as with real Binance; ``info.origClientOrderId`` is the order's."""
@@ -554,7 +557,9 @@ class SimExchange:
         await self._sleep_ms(self._response_ms())
         return cast(dict[str, Any], self._parser.parse_order(response, market))
 
-    async def fetch_order(self, id: str | None, symbol: str | None = None, params: dict[str, Any] = {}) -> dict[str, Any]:
+    async def fetch_order(
+        self, id: str | None, symbol: str | None = None, params: dict[str, Any] = {}
+    ) -> dict[str, Any]:
         """GET /api/v3/order by id, or by ``params["clientOrderId"]`` (id may be None)."""
         market = self._market if symbol is None else self._check_symbol(symbol)
         ref = self._order_ref(id, params)
@@ -608,9 +613,7 @@ class SimExchange:
             rows = [t for t in rows if t.trade_id >= int(from_id)][:count]
         elif since is not None or until is not None:
             rows = [
-                t
-                for t in rows
-                if (since is None or t.ts_ms >= since) and (until is None or t.ts_ms <= int(until))
+                t for t in rows if (since is None or t.ts_ms >= since) and (until is None or t.ts_ms <= int(until))
             ][:count]
         else:
             rows = rows[-count:]

@@ -51,6 +51,7 @@ from gridledger.exchange.sim import binance_format as fmt
 from gridledger.exchange.sim.prices import Tick
 
 OrderType = Literal["limit", "market"]
+_ORDER_TYPES: dict[str, OrderType] = {"limit": "limit", "market": "market"}
 FeeMode = Literal["quote", "base_on_buy", "third"]
 DuplicateScope = Literal["open", "all"]
 
@@ -215,6 +216,12 @@ class SimOrder:
     @property
     def time_in_force(self) -> str:
         return "GTC"
+
+
+def _limit_price(order: SimOrder) -> Decimal:
+    """The price of an order resting on the book (only limit orders rest, and they have one)."""
+    assert order.price is not None
+    return order.price
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,24 +445,21 @@ class SimCore:
         """Accept or reject a new order; a crossing order trades at once (see module doc)."""
         now = self._advance(now_ms)
         side = Side.parse(side)
-        kind = str(type).lower()
-        if kind not in ("limit", "market"):
+        kind = _ORDER_TYPES.get(str(type).lower())
+        if kind is None:
             raise BadRequest(-1116, "Invalid orderType.")
         if kind == "market":
             if post_only:
                 raise BadRequest(-1116, "Invalid orderType.")
             price = None
         elif price is None:
-            raise BadRequest(
-                -1102, "Mandatory parameter 'price' was not sent, was empty/null, or malformed."
-            )
+            raise BadRequest(-1102, "Mandatory parameter 'price' was not sent, was empty/null, or malformed.")
         if client_order_id is None:
             client_order_id = self._generate_client_id()
         if not _CLIENT_ID.fullmatch(client_order_id):
             raise BadRequest(
                 -1100,
-                "Illegal characters found in parameter 'newClientOrderId'; "
-                "legal range is '^[a-zA-Z0-9-_]{1,36}$'.",
+                "Illegal characters found in parameter 'newClientOrderId'; legal range is '^[a-zA-Z0-9-_]{1,36}$'.",
             )
         amount = Decimal(amount)
         spec = self.spec
@@ -486,7 +490,7 @@ class SimCore:
             client_order_id=client_order_id,
             symbol=spec.venue_id,
             side=side,
-            type=kind,  # type: ignore[arg-type]
+            type=kind,
             post_only=post_only,
             amount=amount,
             price=price,
@@ -513,9 +517,7 @@ class SimCore:
         self._account_update(now)
         return order
 
-    def cancel(
-        self, ref: int | str, now_ms: int | None = None, cancel_client_id: str | None = None
-    ) -> SimOrder:
+    def cancel(self, ref: int | str, now_ms: int | None = None, cancel_client_id: str | None = None) -> SimOrder:
         """Cancel an open order by exchange id (int) or client id (str); the fill so far stays.
 
         The executionReport carries the cancel request's id in ``c`` and the order's own
@@ -527,9 +529,7 @@ class SimCore:
             raise UnknownOrder.on_cancel()
         if cancel_client_id is None:
             cancel_client_id = self._generate_client_id()
-        order = replace(
-            order, status=OrderStatus.CANCELED, updated_ms=now, cancel_client_id=cancel_client_id
-        )
+        order = replace(order, status=OrderStatus.CANCELED, updated_ms=now, cancel_client_id=cancel_client_id)
         order = self._release(order)
         self._report(order, "CANCELED", now, on_book=False)
         self._account_update(now)
@@ -551,11 +551,11 @@ class SimCore:
         before = len(self.trades)
         buys = sorted(
             (o for o in self.open_orders() if o.side is Side.BUY and o.price is not None and o.price >= tick.price),
-            key=lambda o: (-o.price, o.seq),  # type: ignore[operator]
+            key=lambda o: (-_limit_price(o), o.seq),
         )
         sells = sorted(
             (o for o in self.open_orders() if o.side is Side.SELL and o.price is not None and o.price <= tick.price),
-            key=lambda o: (o.price, o.seq),
+            key=lambda o: (_limit_price(o), o.seq),
         )
         for side, queue in ((Side.BUY, buys), (Side.SELL, sells)):
             for order in queue:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import math
 import random
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -188,6 +189,10 @@ class CsvTradesPath:
 class CsvCandlesPath:
     """Recorded candles: header ``timestamp_ms,open,high,low,close,volume`` (open time).
 
+    ``interval_ms`` None (the default) infers the candle interval from the file: the most
+    common spacing of its timestamps (60 s for a single candle), so 1-second candles are
+    read and a 1-hour candle plays over its hour, not in its first minute (issue 9).
+
     Each candle expands to four ticks spaced ``interval_ms / 4`` apart: the open, then the
     low and the high in the order the candle's direction suggests (an up candle dips first,
     then rallies: O, L, H, C; a down candle: O, H, L, C), then the close. The volume is split
@@ -195,17 +200,28 @@ class CsvCandlesPath:
     """
 
     path: Path | str
-    interval_ms: int = 60_000
+    interval_ms: int | None = None
     price_step: Decimal | None = None
 
     def __post_init__(self) -> None:
-        if self.interval_ms < 4:
+        if self.interval_ms is not None and self.interval_ms < 4:
             raise ValueError(f"interval_ms must be >= 4, got {self.interval_ms}")
+
+    def _inferred_interval(self, path: Path, columns: tuple[str, ...]) -> int:
+        spacings: Counter[int] = Counter()
+        last: int | None = None
+        for line, row in _rows(path, columns):
+            ts = _parse_ts(row[0], line, path)
+            if last is not None and ts > last:
+                spacings[ts - last] += 1
+            last = ts
+        return max(4, spacings.most_common(1)[0][0]) if spacings else 60_000
 
     def __iter__(self) -> Iterator[Tick]:
         path = Path(self.path)
         columns = ("timestamp_ms", "open", "high", "low", "close", "volume")
-        quarter = self.interval_ms // 4
+        interval = self.interval_ms if self.interval_ms is not None else self._inferred_interval(path, columns)
+        quarter = interval // 4
         last_ts: int | None = None
         for line, row in _rows(path, columns):
             ts = _parse_ts(row[0], line, path)
@@ -216,10 +232,10 @@ class CsvCandlesPath:
                 raise ValueError(f"{path}:{line}: volume must be >= 0, got {row[5]!r}")
             if h < max(o, c, lo) or lo > min(o, c):
                 raise ValueError(f"{path}:{line}: high/low do not bound open/close")
-            if last_ts is not None and ts < last_ts + self.interval_ms:
+            if last_ts is not None and ts < last_ts + interval:
                 raise ValueError(
                     f"{path}:{line}: candle at {ts} overlaps the previous one at {last_ts} "
-                    f"(interval {self.interval_ms} ms)"
+                    f"(interval {interval} ms)"
                 )
             last_ts = ts
             middle = (lo, h) if c >= o else (h, lo)

@@ -24,9 +24,11 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from gridledger.testkit.local_binance.client import build_client
-    from gridledger.testkit.local_binance.config import InjectionCounters, LocalBinanceConfig
-    from gridledger.testkit.local_binance.server import LocalBinance
+    # Redundant aliases: re-exports for type checkers (the names load lazily at run time).
+    from gridledger.testkit.local_binance.client import build_client as build_client
+    from gridledger.testkit.local_binance.config import InjectionCounters as InjectionCounters
+    from gridledger.testkit.local_binance.config import LocalBinanceConfig as LocalBinanceConfig
+    from gridledger.testkit.local_binance.server import LocalBinance as LocalBinance
 
 
 def __getattr__(name: str) -> Any:

@@ -43,7 +43,7 @@ def _strip_signature(raw: str) -> tuple[str, str | None]:
     signature: str | None = None
     for pair in raw.split("&"):
         if pair.startswith("signature="):
-            signature = pair[len("signature="):]
+            signature = pair[len("signature=") :]
         else:
             kept.append(pair)
     return "&".join(kept), signature

@@ -70,7 +70,7 @@ def build_client(
         secret = secret if secret is not None else server.config.secret
     if not http_base.startswith("http://"):
         raise ValueError(f"expected an http:// base URL, got {http_base!r}")
-    ws_base = "ws://" + http_base[len("http://"):]
+    ws_base = "ws://" + http_base[len("http://") :]
     settings: dict[str, Any] = {
         "fetchMarkets": {"types": ["spot"]},
         "fetchMargins": False,

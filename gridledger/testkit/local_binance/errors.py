@@ -42,8 +42,7 @@ def mandatory(name: str) -> ApiError:
 def illegal_number(name: str) -> ApiError:
     return ApiError(
         -1100,
-        f"Illegal characters found in parameter '{name}'; "
-        "legal range is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'.",
+        f"Illegal characters found in parameter '{name}'; legal range is '^([0-9]{{1,20}})(\\.[0-9]{{1,20}})?$'.",
     )
 
 

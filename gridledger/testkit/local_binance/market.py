@@ -19,9 +19,9 @@ from typing import Any
 
 from aiohttp import web
 
-from gridledger.testkit.local_binance.peer import WsPeer
 from gridledger.exchange.sim import binance_format as fmt
 from gridledger.exchange.sim.matching import TickerStats
+from gridledger.testkit.local_binance.peer import WsPeer
 
 _KINDS = ("ticker", "miniTicker", "bookTicker")
 

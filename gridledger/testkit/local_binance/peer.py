@@ -27,7 +27,7 @@ def dumps(obj: Any) -> str:
 class WsPeer:
     """A server-side WebSocket with a queued, ordered writer."""
 
-    def __init__(self, ws: web.WebSocketResponse, transport: asyncio.BaseTransport | None = None) -> None:
+    def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport | None = None) -> None:
         self.ws = ws
         self._transport = transport
         self._outbox: asyncio.Queue[object] = asyncio.Queue()
@@ -70,7 +70,7 @@ class WsPeer:
                 self._outbox.put_nowait(_CLOSE)
                 try:
                     await asyncio.wait_for(asyncio.shield(self._writer), 1.0)
-                except (asyncio.TimeoutError, asyncio.CancelledError):
+                except (TimeoutError, asyncio.CancelledError):
                     self._writer.cancel()
             self._discard()
 

@@ -23,20 +23,20 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from gridledger.domain.numbers import quantize_down
+from gridledger.exchange.sim import binance_format as fmt
+from gridledger.exchange.sim.matching import SimOrder, SimOrderError
 from gridledger.testkit.local_binance import errors
 from gridledger.testkit.local_binance.auth import verify_rest
 from gridledger.testkit.local_binance.errors import ApiError
 from gridledger.testkit.local_binance.params import Params
 from gridledger.testkit.local_binance.peer import dumps
 from gridledger.testkit.local_binance.venue import Venue
-from gridledger.exchange.sim import binance_format as fmt
-from gridledger.exchange.sim.matching import SimOrder, SimOrderError
 
 _DAY_MS = 86_400_000
 _TRADES_DEFAULT_LIMIT = 500
 _TRADES_MAX_LIMIT = 1000
 # GET /api/v3/myTrades: the documented combinations of optional parameters.
-_TRADE_COMBOS = (
+_TRADE_COMBOS: tuple[frozenset[str], ...] = (
     frozenset(),
     frozenset({"orderId"}),
     frozenset({"startTime"}),
@@ -100,9 +100,7 @@ class RestApi:
                 return web.Response(text="gateway error", status=fault, content_type="text/plain")
             raw_query = request.rel_url.raw_query_string
             raw_body = await request.text() if request.can_read_body else ""
-            params = Params(
-                parse_qsl(raw_query, keep_blank_values=True) + parse_qsl(raw_body, keep_blank_values=True)
-            )
+            params = Params(parse_qsl(raw_query, keep_blank_values=True) + parse_qsl(raw_body, keep_blank_values=True))
             try:
                 verify_rest(
                     request.headers.get("X-MBX-APIKEY"),
@@ -121,9 +119,7 @@ class RestApi:
         return handler
 
     async def _not_found(self, request: web.Request) -> web.StreamResponse:
-        return _respond(
-            {"code": -1, "msg": f"local_binance does not implement {request.method} {request.path}"}, 404
-        )
+        return _respond({"code": -1, "msg": f"local_binance does not implement {request.method} {request.path}"}, 404)
 
     def _check_symbol(self, params: Params, required: bool = True) -> None:
         symbol = params.required("symbol") if required else params.get("symbol")

@@ -21,6 +21,7 @@ replays and latency, late answers to creates, and injected bad frames (``inject_
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 from collections.abc import Callable
 from decimal import Decimal
@@ -29,14 +30,14 @@ from typing import Any
 
 from aiohttp import web
 
+from gridledger.exchange.sim.faults import FaultCounters
+from gridledger.exchange.sim.matching import SimCore, SimTrade
+from gridledger.exchange.sim.prices import Tick
 from gridledger.testkit.local_binance.config import InjectionCounters, LocalBinanceConfig
 from gridledger.testkit.local_binance.rest import RestApi
 from gridledger.testkit.local_binance.userstream import envelope
 from gridledger.testkit.local_binance.venue import Venue
 from gridledger.testkit.local_binance.wsapi import WsApi
-from gridledger.exchange.sim.faults import FaultCounters
-from gridledger.exchange.sim.matching import SimCore, SimTrade
-from gridledger.exchange.sim.prices import Tick
 
 _SHUTDOWN_TIMEOUT_S = 1.0
 MALFORMED_JSON = '{"subscriptionId":0,"event":{"e":"executionReport","E":17'
@@ -98,10 +99,8 @@ class LocalBinance:
         task, self._feed_task = self._feed_task, None
         if task is not None:
             task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-            except (asyncio.CancelledError, Exception):
-                pass
         venue.user.close()
         peers = list(venue.ws_api_peers) + venue.market.peers
         await asyncio.gather(*(p.close() for p in peers), return_exceptions=True)
@@ -213,13 +212,40 @@ class LocalBinance:
         """A well-formed NEW executionReport for a symbol this venue does not list."""
         now = self.venue.now_ms()
         payload: dict[str, Any] = {
-            "e": "executionReport", "E": now, "s": venue_id, "c": "other-symbol-order",
-            "S": "BUY", "o": "LIMIT", "f": "GTC", "q": "1.00000000", "p": "1000.00000000",
-            "P": "0.00000000", "F": "0.00000000", "g": -1, "C": "", "x": "NEW", "X": "NEW",
-            "r": "NONE", "i": order_id, "l": "0.00000000", "z": "0.00000000",
-            "L": "0.00000000", "n": "0", "N": None, "T": now, "t": -1, "I": order_id,
-            "w": True, "m": False, "M": False, "O": now, "Z": "0.00000000",
-            "Y": "0.00000000", "Q": "0.00000000", "W": now, "V": "NONE",
+            "e": "executionReport",
+            "E": now,
+            "s": venue_id,
+            "c": "other-symbol-order",
+            "S": "BUY",
+            "o": "LIMIT",
+            "f": "GTC",
+            "q": "1.00000000",
+            "p": "1000.00000000",
+            "P": "0.00000000",
+            "F": "0.00000000",
+            "g": -1,
+            "C": "",
+            "x": "NEW",
+            "X": "NEW",
+            "r": "NONE",
+            "i": order_id,
+            "l": "0.00000000",
+            "z": "0.00000000",
+            "L": "0.00000000",
+            "n": "0",
+            "N": None,
+            "T": now,
+            "t": -1,
+            "I": order_id,
+            "w": True,
+            "m": False,
+            "M": False,
+            "O": now,
+            "Z": "0.00000000",
+            "Y": "0.00000000",
+            "Q": "0.00000000",
+            "W": now,
+            "V": "NONE",
         }
         self.injected.other_symbol += 1
         self.inject_event(payload)
@@ -260,4 +286,4 @@ class LocalBinance:
         self._waiters = keep
 
 
-__all__ = ["LocalBinance", "MALFORMED_JSON"]
+__all__ = ["MALFORMED_JSON", "LocalBinance"]

@@ -25,8 +25,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from gridledger.testkit.local_binance.peer import dumps
 from gridledger.exchange.sim.faults import FaultCounters, FaultyStream, StreamFaults
+from gridledger.testkit.local_binance.peer import dumps
 
 Payload = dict[str, Any]
 
@@ -62,9 +62,7 @@ class UserStream:
         on_subscribers: Callable[[], None] | None = None,
         abort_on_disconnect: bool = True,
     ) -> None:
-        self.stream: FaultyStream[Payload] = FaultyStream(
-            faults, counters, connected=False, listener=self._deliver
-        )
+        self.stream: FaultyStream[Payload] = FaultyStream(faults, counters, connected=False, listener=self._deliver)
         self._latency_s = latency_ms / 1000
         self._hold_s = faults.reorder_hold_ms / 1000
         self._subs: list[_Subscriber] = []
@@ -172,7 +170,7 @@ class UserStream:
         log = self.stream.log
         dropped = False
         for sub in self._subs:
-            for event in log[sub.cursor:]:
+            for event in log[sub.cursor :]:
                 sub.sink.send_text(envelope(sub.subscription_id, event))
             sub.cursor = len(log)
             if sub.epoch != self.stream.epoch:

@@ -10,19 +10,20 @@ venue's clock forward.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections.abc import Callable
 from dataclasses import replace
 
+from gridledger.exchange.sim.faults import FaultCounters
+from gridledger.exchange.sim.matching import SimCore, SimTrade
+from gridledger.exchange.sim.prices import Tick
 from gridledger.testkit.local_binance.auth import Credentials
 from gridledger.testkit.local_binance.config import LocalBinanceConfig
 from gridledger.testkit.local_binance.market import MarketHub
 from gridledger.testkit.local_binance.peer import WsPeer
 from gridledger.testkit.local_binance.userstream import UserStream
-from gridledger.exchange.sim.faults import FaultCounters
-from gridledger.exchange.sim.matching import SimCore, SimTrade
-from gridledger.exchange.sim.prices import Tick
 
 
 def wall_ms() -> int:
@@ -73,7 +74,7 @@ class Venue:
         events = self.core.events
         if self._dispatched == len(events):
             return
-        fresh = events[self._dispatched:]
+        fresh = events[self._dispatched :]
         self._dispatched = len(events)
         self.user.publish([e.payload for e in fresh])
 
@@ -107,7 +108,5 @@ class Venue:
 
     async def hold(self, delay_ms: int) -> None:
         """Wait ``delay_ms`` unless the server is shutting down."""
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.closing.wait(), delay_ms / 1000)
-        except asyncio.TimeoutError:
-            pass

@@ -25,7 +25,6 @@ from gridledger.testkit.local_binance.errors import ApiError
 from gridledger.testkit.local_binance.peer import WsPeer
 from gridledger.testkit.local_binance.venue import Venue
 
-
 _SUBSCRIBE = "userDataStream.subscribe.signature"
 
 

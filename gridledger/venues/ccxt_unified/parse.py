@@ -29,14 +29,15 @@ A few venue facts are read from ``info`` because ccxt's unified fields lose them
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from gridledger.domain.instrument import Instrument
 from gridledger.domain.numbers import ONE, InputError
 from gridledger.domain.types import OrderStatus
 from gridledger.ledger.evidence import Fees, OrderEvidence, Parsed, TradeEvidence, make_fees
-from gridledger.ledger.normalize._common import (
+from gridledger.venues.common import (
     ZERO,
     each,
     guarded,
@@ -53,7 +54,6 @@ from gridledger.ledger.normalize._common import (
     req_id,
     show,
     symbol_of,
-    to_decimal,
     to_price,
 )
 
@@ -130,7 +130,9 @@ def ccxt_fees(obj: Mapping[str, Any], fees_label: str, fee_label: str) -> Fees |
     return make_fees((pair,))
 
 
-def _status(raw: object, filled: Decimal | None, amount: Decimal | None, info: Mapping[str, Any] | None) -> OrderStatus | None:
+def _status(
+    raw: object, filled: Decimal | None, amount: Decimal | None, info: Mapping[str, Any] | None
+) -> OrderStatus | None:
     """ccxt status → ours (the brief's table; corpus README §4 "Use the filled value")."""
     if raw is None:
         return None
@@ -331,7 +333,6 @@ def _parse(payload: Any, instrument: Instrument, source: str) -> Parsed:
 def parse_ccxt(payload: Any, instrument: Instrument, source: str = "") -> Parsed:
     """A ccxt order or trade dict, a ``{"kind": ..., ...}`` wrapper, or a list of them."""
     return _parse(payload, instrument, source)
-
 
 
 @guarded

@@ -18,13 +18,16 @@ payload yields the items of every element):
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from gridledger.domain.instrument import Instrument
 from gridledger.domain.numbers import InputError
 from gridledger.domain.types import OrderStatus, Side
 from gridledger.ledger.evidence import OrderEvidence, Parsed, TradeEvidence
-from gridledger.ledger.normalize._common import (
+from gridledger.venues.binance_spot.parse import STATUS as _SPOT_STATUS
+from gridledger.venues.binance_spot.parse import raise_binance_error, rest_trade_row
+from gridledger.venues.common import (
     ZERO,
     each,
     fee_pair,
@@ -44,10 +47,8 @@ from gridledger.ledger.normalize._common import (
     to_decimal,
     to_price,
 )
-from gridledger.ledger.normalize.binance_spot import STATUS as _SPOT_STATUS
-from gridledger.ledger.normalize.binance_spot import raise_binance_error, rest_trade_row
 
-__all__ = ["parse_binance_usdm", "STATUS"]
+__all__ = ["STATUS", "parse_binance_usdm"]
 
 _NEW = OrderStatus.NEW
 _PARTIAL = OrderStatus.PARTIALLY_FILLED

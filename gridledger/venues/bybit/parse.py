@@ -25,14 +25,15 @@ Shapes handled (a list payload yields the items of every element):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from gridledger.domain.instrument import Instrument
 from gridledger.domain.numbers import InputError
 from gridledger.domain.types import OrderStatus, Side
 from gridledger.ledger.evidence import Evidence, Fees, OrderEvidence, Parsed, TradeEvidence
-from gridledger.ledger.normalize._common import (
+from gridledger.venues.common import (
     collect,
     each,
     fee_pair,
@@ -53,7 +54,7 @@ from gridledger.ledger.normalize._common import (
     to_price,
 )
 
-__all__ = ["parse_bybit", "STATUS", "TRADE_EXEC_TYPES", "implied_fee_currency"]
+__all__ = ["STATUS", "TRADE_EXEC_TYPES", "implied_fee_currency", "parse_bybit"]
 
 _NEW = OrderStatus.NEW
 _CANCELED = OrderStatus.CANCELED
@@ -137,9 +138,7 @@ def _symbol(row: Mapping[str, Any], category: object, label: str, instrument: In
     return symbol_of(row.get("symbol"), label, instrument, None if venue is None else venue == "spot")
 
 
-def order_row(
-    row: Mapping[str, Any], instrument: Instrument, source: str, category: object = None
-) -> OrderEvidence:
+def order_row(row: Mapping[str, Any], instrument: Instrument, source: str, category: object = None) -> OrderEvidence:
     """One ``order`` topic row or order realtime/history REST row."""
     filled = to_decimal(row.get("cumExecQty"), OR_CUM)
     status = lookup_status(STATUS, row.get("orderStatus"), OR_STATUS)
@@ -178,9 +177,7 @@ def order_row(
     )
 
 
-def implied_fee_currency(
-    category: str, side: Side | None, fee: Decimal | None, instrument: Instrument
-) -> str | None:
+def implied_fee_currency(category: str, side: Side | None, fee: Decimal | None, instrument: Instrument) -> str | None:
     """The fee asset of an execution row without ``feeCurrency`` (older payloads), as
     Bybit charges it (corpus README §5 (12); ccxt 4.5.90 ``bybit.parse_trade`` applies the
     same rule):
@@ -211,9 +208,7 @@ def execution_row(
     currency Bybit implies (``implied_fee_currency``).
     """
     exec_type = row.get("execType")
-    if exec_type is not None and exec_type != "" and not (
-        type(exec_type) is str and exec_type in TRADE_EXEC_TYPES
-    ):
+    if exec_type is not None and exec_type != "" and not (type(exec_type) is str and exec_type in TRADE_EXEC_TYPES):
         if type(exec_type) is not str:
             raise InputError(f"bybit execution field execType must be a string, got {show(exec_type)}")
         return f"bybit {exec_type} execution (not a trade)"
@@ -273,7 +268,12 @@ def _rows(data: object, label: str) -> list[Any]:
 
 
 def _row(
-    row: Mapping[str, Any], instrument: Instrument, source: str, category: object, items: list[Evidence], reasons: list[str]
+    row: Mapping[str, Any],
+    instrument: Instrument,
+    source: str,
+    category: object,
+    items: list[Evidence],
+    reasons: list[str],
 ) -> None:
     """Classify a row by its fields: execution (``execId``), order (``orderStatus``), ack."""
     if "execId" in row:

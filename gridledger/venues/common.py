@@ -30,33 +30,33 @@ from gridledger.domain.types import OrderStatus, Side
 from gridledger.ledger.evidence import Evidence, Fees, Parsed, make_fees
 
 __all__ = [
-    "ParserFn",
     "EMPTY_LIST",
-    "show",
-    "is_map",
-    "need_map",
-    "req_id",
-    "opt_id",
-    "opt_client_id",
-    "req_str",
-    "opt_ts",
-    "opt_side",
-    "lookup_status",
-    "symbol_of",
-    "qty",
-    "opt_qty",
-    "price_or_none",
-    "fee_pair",
-    "fees_from_map",
-    "each",
-    "guarded",
-    "collect",
-    "to_decimal",
-    "opt_decimal",
-    "to_price",
     "MAX_ID_CHARS",
     "MAX_TS_MS",
     "ZERO",
+    "ParserFn",
+    "collect",
+    "each",
+    "fee_pair",
+    "fees_from_map",
+    "guarded",
+    "is_map",
+    "lookup_status",
+    "need_map",
+    "opt_client_id",
+    "opt_decimal",
+    "opt_id",
+    "opt_qty",
+    "opt_side",
+    "opt_ts",
+    "price_or_none",
+    "qty",
+    "req_id",
+    "req_str",
+    "show",
+    "symbol_of",
+    "to_decimal",
+    "to_price",
 ]
 
 ParserFn = Callable[[Any, Instrument, str], Parsed]
@@ -91,12 +91,12 @@ def show(value: object, limit: int = 60) -> str:
 
 def is_map(value: object) -> bool:
     # dict first: the ABC check is ~4x slower and JSON decoders produce dicts.
-    return isinstance(value, dict) or isinstance(value, Mapping)
+    return isinstance(value, (dict, Mapping))
 
 
 def need_map(value: object, label: str) -> Mapping[str, Any]:
-    if isinstance(value, dict) or isinstance(value, Mapping):
-        return value  # type: ignore[return-value]
+    if isinstance(value, (dict, Mapping)):
+        return value
     if value is None:
         raise InputError(f"{label} is missing")
     raise InputError(f"{label} must be a JSON object, got {type(value).__name__}: {show(value)}")
@@ -104,15 +104,15 @@ def need_map(value: object, label: str) -> Mapping[str, Any]:
 
 def req_id(value: object, label: str) -> str:
     """An exchange id as ``str``: Binance sends ints, OKX/Bybit strings."""
-    kind = type(value)
-    if kind is str:
-        if value and len(value) <= MAX_ID_CHARS:  # type: ignore[arg-type]
-            return value  # type: ignore[return-value]
+    # Exact type checks: a str or int subclass (a bool) is not an id.
+    if type(value) is str:
+        if value and len(value) <= MAX_ID_CHARS:
+            return value
         if value:
             raise InputError(f"{label} is longer than {MAX_ID_CHARS} characters: {show(value)}")
         raise InputError(f"{label} is empty")
-    if kind is int:
-        if -(2**64) < value < 2**64:  # type: ignore[operator]
+    if type(value) is int:
+        if -(2**64) < value < 2**64:
             return str(value)
         raise InputError(f"{label} is out of range for an id: {show(value)}")
     if value is None:
@@ -143,7 +143,7 @@ def opt_client_id(value: object, label: str) -> str | None:
 
 def req_str(value: object, label: str) -> str:
     if type(value) is str and value:
-        return value  # type: ignore[return-value]
+        return value
     if value is None:
         raise InputError(f"{label} is missing")
     raise InputError(f"{label} must be a non-empty string, got {show(value)}")
@@ -158,13 +158,14 @@ def opt_ts(value: object, label: str) -> int | None:
     """
     if value is None or value == "":
         return None
-    kind = type(value)
-    if kind is int:
+    result: int
+    # Exact type checks: a bool is an int subclass and must not pass for a timestamp.
+    if type(value) is int:
         result = value
-    elif kind is str:
-        if not (len(value) <= 16 and value.isascii() and value.isdigit()):  # type: ignore[arg-type,union-attr]
+    elif type(value) is str:
+        if not (len(value) <= 16 and value.isascii() and value.isdigit()):
             raise InputError(f"{label} is not a timestamp (integer milliseconds): {show(value)}")
-        result = int(value)  # type: ignore[arg-type]
+        result = int(value)
     elif (
         isinstance(value, Decimal)
         and value.is_finite()
@@ -174,26 +175,24 @@ def opt_ts(value: object, label: str) -> int | None:
         result = int(value)
     else:
         raise InputError(f"{label} is not a timestamp (integer milliseconds): {show(value)}")
-    if not 0 <= result <= MAX_TS_MS:  # type: ignore[operator]
+    if not 0 <= result <= MAX_TS_MS:
         raise InputError(f"{label} is out of range (0 .. {MAX_TS_MS} ms since 1970): {show(value)}")
-    return result  # type: ignore[return-value]
+    return result
 
 
 def opt_side(value: object, label: str) -> Side | None:
     if value is None or value == "":
         return None
-    side = _SIDES.get(value) if type(value) is str else None  # type: ignore[arg-type]
+    side = _SIDES.get(value) if type(value) is str else None
     if side is None:
         raise InputError(f"{label} must be buy or sell, got {show(value)}")
     return side
 
 
-def lookup_status(
-    table: Mapping[str, OrderStatus | None], value: object, label: str
-) -> OrderStatus | None:
+def lookup_status(table: Mapping[str, OrderStatus | None], value: object, label: str) -> OrderStatus | None:
     """Map a venue status through ``table``; unknown or non-string values are errors."""
     if type(value) is str and value in table:
-        return table[value]  # type: ignore[index]
+        return table[value]
     if value is None:
         raise InputError(f"{label} is missing")
     raise InputError(f"unknown order status {show(value)} in {label}")
@@ -209,11 +208,11 @@ def symbol_of(value: object, label: str, instrument: Instrument, spot: bool | No
     id instead of being unified into our symbol.
     """
     if type(value) is str and value:
-        if len(value) > MAX_ID_CHARS:  # type: ignore[arg-type]
+        if len(value) > MAX_ID_CHARS:
             raise InputError(f"{label} is longer than {MAX_ID_CHARS} characters: {show(value)}")
         if spot is not None and spot != (instrument.settle is None):
-            return value  # type: ignore[return-value]
-        return instrument.unify(value)  # type: ignore[arg-type]
+            return value
+        return instrument.unify(value)
     if value is None:
         raise InputError(f"{label} is missing")
     raise InputError(f"{label} must be a non-empty string, got {show(value)}")
@@ -238,9 +237,7 @@ def price_or_none(value: object, label: str) -> Decimal | None:
     return opt_limit_price(value, label)
 
 
-def fee_pair(
-    amount: object, asset: object, amount_label: str, asset_label: str, *, flip: bool = False
-) -> Fees:
+def fee_pair(amount: object, asset: object, amount_label: str, asset_label: str, *, flip: bool = False) -> Fees:
     """One fee in one asset as ``Fees``; zero gives ``()``. ``flip`` turns OKX's sign
     (negative = charged) into ours (positive = charged, negative = rebate)."""
     value = opt_decimal(amount, amount_label, negative_ok=True)
@@ -250,7 +247,7 @@ def fee_pair(
         value = -value
     if type(asset) is not str or not asset:
         raise InputError(f"{asset_label} must name the fee asset when {amount_label} is non-zero, got {show(asset)}")
-    return ((asset, value),)  # type: ignore[return-value]
+    return ((asset, value),)
 
 
 def fees_from_map(value: object, label: str) -> Fees | None:
@@ -268,9 +265,7 @@ def fees_from_map(value: object, label: str) -> Fees | None:
     return make_fees(pairs)
 
 
-def each(
-    payload: list[Any] | tuple[Any, ...], one: ParserFn, instrument: Instrument, source: str
-) -> Parsed:
+def each(payload: list[Any] | tuple[Any, ...], one: ParserFn, instrument: Instrument, source: str) -> Parsed:
     """A list payload (GET openOrders, myTrades) yields the items of every element."""
     items: list[Evidence] = []
     reasons: list[str] = []
@@ -312,7 +307,9 @@ def guarded(fn: ParserFn) -> ParserFn:
             raise
         except (ArithmeticError, ValueError) as exc:
             # str(exc) can quote the input (int() quotes up to 200 chars of it): keep it short.
-            raise InputError(f"number out of range or unreadable: {type(exc).__name__}: {show(str(exc), 120)}") from None
+            raise InputError(
+                f"number out of range or unreadable: {type(exc).__name__}: {show(str(exc), 120)}"
+            ) from None
 
     wrapper.__name__ = fn.__name__
     wrapper.__qualname__ = fn.__qualname__

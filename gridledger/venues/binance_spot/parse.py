@@ -18,14 +18,15 @@ Message shapes handled (a list payload yields the items of every element):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from gridledger.domain.instrument import Instrument
 from gridledger.domain.numbers import InputError
 from gridledger.domain.types import OrderStatus, Side
 from gridledger.ledger.evidence import OrderEvidence, Parsed, TradeEvidence
-from gridledger.ledger.normalize._common import (
+from gridledger.venues.common import (
     each,
     fee_pair,
     guarded,
@@ -46,7 +47,7 @@ from gridledger.ledger.normalize._common import (
     to_price,
 )
 
-__all__ = ["parse_binance_spot", "STATUS"]
+__all__ = ["STATUS", "parse_binance_spot"]
 
 _NEW = OrderStatus.NEW
 _PARTIAL = OrderStatus.PARTIALLY_FILLED
@@ -322,8 +323,9 @@ def my_trade(row: Mapping[str, Any], instrument: Instrument, source: str) -> Par
     return rest_trade_row(row, side, _RT, True, instrument, source)
 
 
-def rest_trade_row(row: Mapping[str, Any], side: Side, label: str, spot: bool, instrument: Instrument,
-                   source: str) -> Parsed:
+def rest_trade_row(
+    row: Mapping[str, Any], side: Side, label: str, spot: bool, instrument: Instrument, source: str
+) -> Parsed:
     """The fields Binance's spot myTrades and USDⓈ-M userTrades rows share (id, orderId, qty,
     price, quoteQty, commission, commissionAsset, time); ``label`` prefixes error messages."""
     amount = to_decimal(row.get("qty"), label + "qty")
@@ -340,8 +342,9 @@ def rest_trade_row(row: Mapping[str, Any], side: Side, label: str, spot: bool, i
                 amount=amount,
                 price=price,
                 cost=cost if cost is not None else amount * price,
-                fees=fee_pair(row.get("commission"), row.get("commissionAsset"), label + "commission",
-                              label + "commissionAsset"),
+                fees=fee_pair(
+                    row.get("commission"), row.get("commissionAsset"), label + "commission", label + "commissionAsset"
+                ),
                 timestamp=opt_ts(row.get("time"), label + "time"),
                 source=source,
             ),

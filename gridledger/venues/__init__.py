@@ -1,4 +1,8 @@
-"""Exchange messages → ledger evidence (``OrderEvidence`` / ``TradeEvidence``).
+"""Exchange messages → ledger evidence (``OrderEvidence`` / ``TradeEvidence``), one package per venue.
+
+Each venue package (``binance_spot/``, ``okx/``, ...) holds a pure parser (``parse.py``),
+its format-detection rules (``detect.py``) and its ``VENUE`` declaration; ``registry.py``
+lists them, one line each. The public entry point is ``parse_message``.
 
 The field table implemented here is the corpus README (§2 field map, §3 stream
 behaviour, §4 ccxt structures, §5 edge cases); each parser module cites the rows it
@@ -18,48 +22,42 @@ implements. Common rules:
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from gridledger.domain.instrument import Instrument
 from gridledger.domain.numbers import InputError
 from gridledger.ledger.evidence import Parsed
-from gridledger.ledger.normalize._common import EMPTY_LIST
-from gridledger.ledger.normalize.binance_spot import parse_binance_spot
-from gridledger.ledger.normalize.binance_usdm import parse_binance_usdm
-from gridledger.ledger.normalize.bybit import parse_bybit
-from gridledger.ledger.normalize.ccxt_unified import parse_ccxt, parse_ccxt_order, parse_ccxt_trade
-from gridledger.ledger.normalize.detect import detect_format
-from gridledger.ledger.normalize.okx import parse_okx
+from gridledger.venues.binance_spot import parse_binance_spot
+from gridledger.venues.binance_usdm import parse_binance_usdm
+from gridledger.venues.bybit import parse_bybit
+from gridledger.venues.ccxt_unified import parse_ccxt, parse_ccxt_order, parse_ccxt_trade
+from gridledger.venues.common import EMPTY_LIST
+from gridledger.venues.okx import parse_okx
+from gridledger.venues.registry import VENUES, detect_format, format_names, venue_named
+from gridledger.venues.venue import Parser
 
 __all__ = [
     "FORMATS",
     "VENUE_PARSERS",
-    "parse_message",
     "detect_format",
+    "parse_binance_spot",
+    "parse_binance_usdm",
+    "parse_bybit",
     "parse_ccxt",
     "parse_ccxt_order",
     "parse_ccxt_trade",
-    "parse_binance_spot",
-    "parse_binance_usdm",
+    "parse_message",
     "parse_okx",
-    "parse_bybit",
 ]
 
-FORMATS = ("auto", "ccxt", "binance-spot", "binance-usdm", "okx", "bybit")
-
-# Format name → parser(payload, instrument, source="") -> Parsed ("auto" is not a parser:
-# it picks one of these through detect_format).
-VENUE_PARSERS: dict[str, Callable[..., Parsed]] = {
-    "ccxt": parse_ccxt,
-    "binance-spot": parse_binance_spot,
-    "binance-usdm": parse_binance_usdm,
-    "okx": parse_okx,
-    "bybit": parse_bybit,
-}
+# The built-in formats, for callers that list them (tests, benchmarks). Code that must follow
+# the registry (parse_message, the CLI, the engine) asks gridledger.venues.registry instead.
+FORMATS: tuple[str, ...] = ("auto", *format_names())
+VENUE_PARSERS: dict[str, Parser] = {venue.name: venue.parse for venue in VENUES}
 
 
 def parse_message(payload: Any, fmt: str, instrument: Instrument, *, source: str = "") -> Parsed:
-    """Parse one decoded message of format ``fmt`` (one of ``FORMATS``).
+    """Parse one decoded message of format ``fmt`` (``auto`` or a registered format name).
 
     ``payload`` is decoded JSON (numbers as ``Decimal``, int or str); a list yields the
     items of every element. ``source`` is copied into every item.
@@ -68,7 +66,8 @@ def parse_message(payload: Any, fmt: str, instrument: Instrument, *, source: str
         if isinstance(payload, list) and not payload:
             return Parsed((), EMPTY_LIST)
         fmt = detect_format(payload)
-    parser = VENUE_PARSERS.get(fmt) if type(fmt) is str else None
-    if parser is None:
-        raise InputError(f"unknown message format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    return parser(payload, instrument, source)
+    venue = venue_named(fmt) if type(fmt) is str else None
+    if venue is None:
+        names = ", ".join(("auto", *format_names()))
+        raise InputError(f"unknown message format {fmt!r}; expected one of {names}")
+    return venue.parse(payload, instrument, source)

@@ -21,14 +21,15 @@ Conventions that differ from the other venues:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from gridledger.domain.instrument import Instrument
 from gridledger.domain.numbers import ONE, InputError
 from gridledger.domain.types import OrderStatus
 from gridledger.ledger.evidence import Evidence, OrderEvidence, Parsed, TradeEvidence
-from gridledger.ledger.normalize._common import (
+from gridledger.venues.common import (
     ZERO,
     collect,
     each,
@@ -47,11 +48,10 @@ from gridledger.ledger.normalize._common import (
     req_id,
     show,
     symbol_of,
-    to_decimal,
     to_price,
 )
 
-__all__ = ["parse_okx", "STATUS", "ALGO_ORD_TYPES", "algo_reason"]
+__all__ = ["ALGO_ORD_TYPES", "STATUS", "algo_reason", "parse_okx"]
 
 # corpus README §2 row (c), column 3.
 STATUS: dict[str, OrderStatus | None] = {
@@ -334,7 +334,9 @@ def _rest(payload: Mapping[str, Any], instrument: Instrument, source: str) -> Pa
         elif "tradeId" in row and "fillSz" in row:
             items.append(fill_row(row, instrument, source, with_fee=True))
         else:
-            raise InputError(f"okx response row is neither an order, a fill nor an ack; keys: {show(list(row)[:12], 200)}")
+            raise InputError(
+                f"okx response row is neither an order, a fill nor an ack; keys: {show(list(row)[:12], 200)}"
+            )
     return collect(items, reasons)
 
 

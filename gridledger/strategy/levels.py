@@ -42,17 +42,14 @@ def check_grid(params: GridParams, rules: MarketRules) -> None:
     """
     with localcontext(GRID_CONTEXT):
         if params.anchor % rules.price_step != 0:
-            raise ValueError(
-                f"anchor {params.anchor} is not a multiple of price_step {rules.price_step}"
-            )
+            raise ValueError(f"anchor {params.anchor} is not a multiple of price_step {rules.price_step}")
         if params.interval % rules.price_step != 0:
-            raise ValueError(
-                f"interval {params.interval} is not a multiple of price_step {rules.price_step}"
-            )
+            raise ValueError(f"interval {params.interval} is not a multiple of price_step {rules.price_step}")
 
 
-def level_price(params: GridParams, rules: MarketRules, level: int) -> Decimal:
-    """Price of ``level``, on the price tick (exact after ``check_grid``)."""
+def order_price(params: GridParams, rules: MarketRules, level: int) -> Decimal:
+    """The price of an order at ``level``: the level price on the price tick (exact after
+    ``check_grid``, so it equals ``GridSpec.level_price``)."""
     with localcontext(GRID_CONTEXT):
         return quantize_down(params.anchor + level * params.interval, rules.price_step)
 
@@ -73,9 +70,7 @@ def raw_centre(params: GridParams, price: Decimal) -> int:
         floor = (offset / params.interval).to_integral_value(rounding=ROUND_FLOOR)
         rest = offset - floor * params.interval
         twice = rest * _TWO
-        if twice > params.interval:
-            floor += 1
-        elif twice == params.interval and floor % 2 != 0:
+        if twice > params.interval or (twice == params.interval and floor % 2 != 0):
             floor += 1
         return int(floor)
 

@@ -1,0 +1,131 @@
+"""``gridledger backtest``: the command body (registered in ``gridledger/cli.py``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, NoReturn, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+# A pipe or a file gets the whole table, not an 80-column squeeze.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+err = Console(stderr=True, highlight=False)
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    # One line, never markup: messages quote file names and config values.
+    err.print(f"[bold red]error:[/] {escape(message)}", markup=True, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def parse_date(text: str, option: str) -> int:
+    """``2026-01-31``, ``2026-01-31T12:00``, ``2026-01-31T12:00:00Z`` (UTC unless an offset is given) -> ms."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{option} {text[:40]!r}: not a date like 2026-01-31 or 2026-01-31T12:00") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(moment.timestamp() * 1000)
+
+
+def _check_output(path: Path, option: str) -> None:
+    folder = path.parent
+    if path.is_dir():
+        _fail(f"{option} {path}: is a directory")
+    if not folder.is_dir():
+        _fail(f"{option} {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        _fail(f"{option} {path}: not writable")
+
+
+def _bundled_config() -> Path:
+    from importlib.resources import files
+
+    return Path(str(files("gridledger") / "data" / "paper.toml"))
+
+
+def backtest_command(
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="TOML config; default: the bundled one "
+                                          "(gridledger/data/paper.toml). Market rules, fees and balances come from "
+                                          "its [paper] table."),
+    data: Optional[Path] = typer.Option(None, "--data", "-d", help="Candles or trades: Binance kline or aggTrades "
+                                        "files (CSV or zip, no header), timestamp,open,high,low,close,volume or "
+                                        "timestamp_ms,price,amount CSV. Default: the config's [paper] candles_csv "
+                                        "or trades_csv (relative to the config's folder)."),
+    date_from: Optional[str] = typer.Option(None, "--from", help="Start (UTC), e.g. 2026-01-01: rows at or after it."),
+    date_to: Optional[str] = typer.Option(None, "--to", help="End (UTC), exclusive: rows before it."),
+    report_json: Optional[Path] = typer.Option(None, "--report-json", help="Also write the report as JSON."),
+    fills_csv: Optional[Path] = typer.Option(None, "--fills-csv", help="Write one row per applied trade."),
+) -> None:
+    """Backtest the grid on recorded candles or trades: the same decide() and ledger as paper and live."""
+    from gridledger.backtest import check_fee_step
+    from gridledger.backtest.report import build_report, print_report, write_fills_csv
+    from gridledger.backtest.run import Backtest
+    from gridledger.backtest.setup import setup_from_config
+    from gridledger.config import ConfigError, load_config
+    from gridledger.marketdata import DataError, load_market_data
+    from gridledger.paper.settings import paper_settings
+
+    try:
+        cfg = load_config(config or _bundled_config())
+        ps = paper_settings(dict(cfg.paper))
+        setup = setup_from_config(cfg, ps)
+    except (ConfigError, ValueError) as exc:
+        _fail(str(exc))
+    source = data if data is not None else (ps.candles_csv or ps.trades_csv)
+    if source is None:
+        _fail("give the market data with --data PATH (or [paper] candles_csv / trades_csv in the config)")
+    for path, option in ((report_json, "--report-json"), (fills_csv, "--fills-csv")):
+        if path is not None:
+            _check_output(path, option)
+    try:
+        start = parse_date(date_from, "--from") if date_from else None
+        end = parse_date(date_to, "--to") if date_to else None
+        if start is not None and end is not None and end <= start:
+            raise ValueError(f"--to {date_to} is not after --from {date_from}")
+        market_data = load_market_data(source, setup.market.rules.price_step)
+        if start is not None or end is not None:
+            market_data = market_data.slice_time(start, end)
+    except (DataError, ValueError) as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{exc.filename or source}: {exc.strerror or exc}")
+    highest = market_data.price(int(market_data.high.max()))
+    fee_check = check_fee_step(setup.params, setup.market.maker_fee, setup.market.taker_fee, highest)
+    if not fee_check.ok:
+        err.print(f"[bold yellow]warning:[/] {escape(fee_check.message())}", soft_wrap=True)
+    err.print(escape(market_data.describe()), soft_wrap=True)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    t0 = time.perf_counter()
+    with Progress(TextColumn("[bold]backtest[/]"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
+                  TimeElapsedColumn(), console=err, transient=True) as bar:
+        task = bar.add_task("", total=len(market_data))
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            bt = Backtest(setup, market_data).run(progress)
+        except ValueError as exc:  # a grid the strategy refuses (off the tick), a data/market mismatch
+            _fail(str(exc))
+    wall = time.perf_counter() - t0
+    doc: dict[str, Any] = build_report(bt, wall_seconds=wall, fee_check=fee_check)
+    print_report(out, doc)
+    if not fee_check.ok:
+        out.print(f"warning: {fee_check.message()}", markup=False, soft_wrap=True)
+    try:
+        if report_json is not None:
+            report_json.write_text(json.dumps(doc, indent=2) + "\n")
+        if fills_csv is not None:
+            write_fills_csv(bt, fills_csv)
+    except OSError as exc:
+        _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))

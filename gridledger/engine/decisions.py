@@ -1,0 +1,118 @@
+"""Strategy glue: the ledger as the strategy sees it, a decision per price, actions out.
+
+The strategy is pure (``decide``); this is where its inputs are read from the ledger and its
+actions are filtered by what only the shell knows: a level waiting out a refusal, a slot
+whose fees are not all known yet, opening orders paused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from gridledger.domain.numbers import ZERO
+from gridledger.domain.types import Role
+from gridledger.engine.orders import OrderDesk
+from gridledger.engine.shared import Shared
+from gridledger.strategy import Cancel, Decision, GridParams, LiveOrder, MarketRules, Place, SlotView, decide
+
+
+class Decider:
+    def __init__(
+        self,
+        shared: Shared,
+        orders: OrderDesk,
+        *,
+        paused: Callable[[], bool],
+        on_price_seen: Callable[[Decimal], None],
+        dry_run: bool = False,
+        on_plan: Callable[[Decision], None] | None = None,
+    ) -> None:
+        self.sh = shared
+        self.orders = orders
+        self.paused = paused
+        self.on_price_seen = on_price_seen  # crossings: fills that may be late (engine/reconcile.py)
+        self.dry_run = dry_run
+        self.on_plan = on_plan
+        self.rules: MarketRules | None = None
+        self.params: GridParams | None = None
+        self.last_plan: tuple[Place | Cancel, ...] | None = None
+
+    def slot_views(self) -> dict[int, SlotView]:
+        views: dict[int, SlotView] = {}
+        grid = self.sh.grid
+        for level, slot in self.sh.ledger.slots.items():
+            bound = slot.bound
+            qty = slot.state.qty
+            if bound is None and qty <= 0:
+                continue
+            live = None
+            if bound is not None:
+                live = LiveOrder(
+                    client_id=bound.client_id,
+                    side=bound.side,
+                    role=bound.role,
+                    price=bound.price or grid.level_price(level),
+                    amount=bound.amount or ZERO,
+                    filled=bound.filled,
+                )
+            views[level] = SlotView(level=level, qty=max(qty, ZERO), live=live)
+        return views
+
+    def fee_pending_levels(self) -> set[int]:
+        """Slots whose last orders' fees are not all known: do not size a sell from them yet."""
+        levels = set()
+        for client_id in self.sh.resolver.queued():
+            rec = self.sh.ledger.order(client_id)
+            if rec is not None and rec.fees_incomplete():
+                levels.add(rec.level)
+        return levels
+
+    def plan(self, price: Decimal) -> Decision:
+        """What the strategy would do at this price, from the ledger as it stands (no I/O)."""
+        assert self.params is not None and self.rules is not None, "prepare() first"
+        return decide(self.sh.state, self.params, self.rules, price, self.slot_views(), paused=self.paused())
+
+    async def on_price(self, price: Decimal) -> None:
+        sh = self.sh
+        sh.last_price = price
+        if not sh.ready or sh.stopping or self.params is None or self.rules is None:
+            return
+        self.on_price_seen(price)
+        decision = self.plan(price)
+        sh.state = decision.state
+        if self.dry_run:
+            plan = tuple(decision.actions)
+            if plan and plan != self.last_plan:
+                sh.stats.planned += len(plan)
+                if self.on_plan is not None:
+                    self.on_plan(decision)
+            self.last_plan = plan
+            return
+        hold = self.fee_pending_levels()
+        now = sh.clock()
+        for action in decision.actions:
+            if sh.stopping:
+                return
+            if isinstance(action, Cancel):
+                await self.orders.cancel(action)
+            elif isinstance(action, Place):
+                if action.role is Role.CLOSE and action.level in hold:
+                    continue
+                if sh.resolver.level_waiting(action.level, now):
+                    continue
+                if self.paused() and action.role is Role.OPEN:
+                    continue
+                await self.orders.place(action)
+
+    async def loop(self) -> None:
+        """Decide on the latest price whenever it moves or the ledger's slots change."""
+        sh = self.sh
+        while not sh.stopping:
+            await sh.decide.wait()
+            sh.decide.clear()
+            if sh.last_price is not None:
+                await self.on_price(sh.last_price)
+
+
+__all__ = ["Decider"]
