@@ -17,6 +17,7 @@ import json
 import os
 import random
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +28,11 @@ from gridledger.domain.grid import GridSpec
 from gridledger.domain.instrument import Instrument
 from gridledger.ledger.ledger import Ledger
 from gridledger.store.journal import Journal
+
+try:
+    from gridledger.store.scratch import ScratchArchive
+except ImportError:  # pragma: no cover - an older tree
+    ScratchArchive = None
 from gridledger.testkit.synthetic import HistoryGenerator, ccxt_structures, interleave, with_faults
 from gridledger.venues import parse_message
 
@@ -67,8 +73,110 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+try:  # the product's decoder (issue 12); a tree without it decodes as it always did
+    from gridledger.fastjson import loads_exact
+except ImportError:  # pragma: no cover - an older tree, for before/after runs
+
+    def loads_exact(text: str):
+        return json.loads(text, parse_float=Decimal)
+
+
 def parse(line: str):
-    return parse_message(json.loads(line, parse_float=Decimal), "ccxt", INSTRUMENT).items
+    return parse_message(loads_exact(line), "ccxt", INSTRUMENT).items
+
+
+def counted_stream(seed: int):
+    """(orders whose messages all came before this line, line) for an endless stream,
+    generated in 1,000-order chunks."""
+    rng = random.Random(seed)
+    gen = HistoryGenerator(rng, GRID, levels=range(-40, 0), max_fills=4)
+    done = 0
+    while True:
+        streams = [
+            [json.dumps(m, separators=(",", ":")) for m in ccxt_structures(GRID, gen.next_order())] for _ in range(1000)
+        ]
+        for line in interleave(rng, streams):
+            yield done, line
+        done += 1000
+
+
+GROWTH_ORDERS = (5_000, 20_000, 100_000)
+
+
+def growth_child(mode: str, milestones: tuple[int, ...]) -> None:
+    """One mode of the growth run, in its own process (so RSS is this mode's alone): parse +
+    apply CPU time per message between milestones (process time: steady on a shared machine), RSS and orders in RAM at each milestone.
+    ``memory``: a bare Ledger nobody flushes (it must fold and evict by itself; its
+    MemoryArchive keeps every finished order); ``scratch``: a Ledger on the temporary
+    SQLite archive ``replay`` uses without ``--db``;
+    ``journal``: group commit 100, synchronous=NORMAL."""
+    tmp = tempfile.TemporaryDirectory()
+    led = Ledger(GRID)
+    j = Journal.open(Path(tmp.name) / "j.db", led, synchronous="NORMAL", group_size=100) if mode == "journal" else None
+    scratch = ScratchArchive(led) if mode == "scratch" else None
+    ctx = j.group() if j is not None else None
+    if ctx is not None:
+        ctx.__enter__()
+    spent = 0.0
+    msgs = 0
+    todo = list(milestones)
+    for orders, line in counted_stream(21):
+        if orders >= todo[0]:
+            if j is not None:
+                j.commit()
+            gc.collect()
+            print(
+                json.dumps(
+                    {
+                        "orders": todo[0],
+                        "messages": msgs,
+                        "us_per_msg": spent / msgs * 1e6,
+                        "rss_mb": rss_mb(),
+                        "ram_orders": led.ram_orders,
+                    }
+                ),
+                flush=True,
+            )
+            spent = 0.0
+            msgs = 0
+            todo.pop(0)
+            if not todo:
+                break
+        t0 = time.process_time()
+        if j is not None:
+            j.apply_message(line, parse(line))
+        else:
+            for ev in parse(line):
+                led.apply(ev)
+                if scratch is not None:
+                    scratch.applied()
+        spent += time.process_time() - t0
+        msgs += 1
+    if ctx is not None:
+        ctx.__exit__(None, None, None)
+    if j is not None:
+        j.close()
+    tmp.cleanup()
+
+
+def run_growth(milestones: tuple[int, ...]) -> None:
+    print(
+        f"growth: parse + apply CPU time per message between milestones of {', '.join(f'{m:,}' for m in milestones)} orders"
+    )
+    for mode in ("memory", "scratch", "journal"):
+        out = subprocess.run(
+            [sys.executable, __file__, "--growth-child", mode, "--growth-orders", ",".join(map(str, milestones))],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        rows = [json.loads(x) for x in out.splitlines() if x.startswith("{")]
+        first = rows[0]["us_per_msg"]
+        for r in rows:
+            print(
+                f"  [{mode:7}] {r['orders']:>7,} orders: {r['us_per_msg']:6.1f} us/msg ({r['us_per_msg'] / first:.2f}x the "
+                f"first window), RSS {r['rss_mb']:.1f} MB, orders in RAM {r['ram_orders']}"
+            )
 
 
 def run_memory(lines: list[str]) -> dict:
@@ -189,7 +297,21 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run, not the figures)")
     ap.add_argument("--orders", type=int, default=None)
     ap.add_argument("--skip-rss", action="store_true")
+    ap.add_argument("--growth-only", action="store_true", help="only the 5k/20k/100k growth table")
+    ap.add_argument("--growth-orders", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--growth-child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    growth = (
+        tuple(int(x) for x in args.growth_orders.split(","))
+        if args.growth_orders
+        else ((1_000, 4_000, 20_000) if args.quick else GROWTH_ORDERS)
+    )
+    if args.growth_child:
+        growth_child(args.growth_child, growth)
+        return
+    if args.growth_only:
+        run_growth(growth)
+        return
     n_orders = args.orders or (2_000 if args.quick else 21_000)
     milestones = [100_000, 200_000] if args.quick else [1_000_000, 5_000_000]
     reopen_n = 100_000 if args.quick else 1_000_000
@@ -245,6 +367,7 @@ def main() -> None:
                 f"{nt['ours_per_s']:,.0f} evidence items/s = {nt['ours_orders_per_s']:,.0f} orders/s; "
                 f"orders/s ratio gridledger/nautilus {nt['ours_orders_per_s'] / nt['nautilus_orders_per_s']:.2f}"
             )
+    run_growth(growth)
 
 
 if __name__ == "__main__":

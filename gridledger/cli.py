@@ -24,6 +24,7 @@ from gridledger.venues.registry import format_names
 # rich_markup_mode=None: help text is printed as written. Rich markup would take "[grid]" in a
 # help string for a style tag and print "TOML config with a  table." (issue 7 item 16).
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  pretty_exceptions_enable=False,
                   help="gridledger: a grid market maker with an exactly-once ledger.")
 coid_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                        help="Encode and decode gridledger client order ids.")
@@ -147,17 +148,28 @@ def _print_state(state: dict[str, Any]) -> None:
         f"[bold]{escape(state['symbol'])}[/] grid {escape(state['grid_id'])}  anchor {state['anchor']}  "
         f"interval {state['interval']}"
     )
-    table = Table(title="slots", show_lines=False)
+    from rich import box
+
+    from gridledger.display import grid_quote_step, human, quote
+
+    # Quote amounts at the grid's price precision (replay knows no market), sizes exact and
+    # normalised. The table fits 80 columns: light rules, one blank between columns, and
+    # cells fold rather than being cut to "0.00000…" when a terminal is narrower still.
+    step = grid_quote_step(state["anchor"], state["interval"])
+    table = Table(title="slots", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, show_edge=False)
     for col in ("level", "price", "qty", "cost", "realized", "trips", "status", "bound order"):
-        table.add_column(col, justify="right" if col not in ("status", "bound order") else "left")
+        left = col in ("status", "bound order")
+        table.add_column(col, justify="left" if left else "right", overflow="fold", no_wrap=False)
     for s in state["slots"]:
         table.add_row(
-            str(s["level"]), s["price"], s["qty"], s["cost"], s["realized_pnl"], str(s["round_trips"]),
-            s["status"], s["bound_order"] or "",
+            str(s["level"]), human(s["price"]), human(s["qty"]), quote(s["cost"], step),
+            quote(s["realized_pnl"], step), str(s["round_trips"]), s["status"], s["bound_order"] or "",
         )
     out.print(table)
-    fees = ", ".join(f"{v} {a}" for a, v in state["fees"].items()) or "none"
-    out.print(f"position {state['position']}   realized PnL {state['realized_pnl']}   fees {fees}")
+    quote_asset = state["symbol"].split("/")[1].split(":")[0]
+    fees = ", ".join(f"{quote(v, step) if a == quote_asset else human(v)} {a}" for a, v in state["fees"].items())
+    out.print(f"position {human(state['position'])}   realized PnL {quote(state['realized_pnl'], step)}   "
+              f"fees {fees or 'none'}")
     out.print("outcomes " + "  ".join(f"{k} {v}" for k, v in state["outcomes"].items()))
     if state["skipped"]:
         out.print(escape("skipped (not order evidence) " + "  ".join(f"{k}: {v}" for k, v in state["skipped"].items())))
@@ -182,6 +194,14 @@ def paper(
     db: Optional[Path] = typer.Option(None, "--db", help="Journal path (default: a temporary file)."),
     report_json: Optional[Path] = typer.Option(None, "--report-json", help="Also write the report as JSON."),
     log_level: str = typer.Option("ERROR", "--log-level", help="Log level on stderr."),
+    serve: bool = typer.Option(False, "--serve", help="Serve the dashboard and API while the session runs in paced "
+                               "time, until its duration ends or it is stopped (Ctrl-C, the stop endpoint)."),
+    speed: float = typer.Option(60.0, "--speed", min=0.01, max=100_000.0,
+                                help="With --serve: simulated seconds per real second (60: a minute per second)."),
+    port: Optional[int] = typer.Option(None, "--port", min=1, max=65535,
+                                       help="With --serve: the port (default: [api] port, else 8765)."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Write a self-contained HTML chart (plotly, works "
+                                        "offline): price, levels, fills, PnL, drawdown, inventory."),
 ) -> None:
     """Paper-trade the grid on the built-in simulated exchange, then check the ledger against it."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -193,6 +213,13 @@ def paper(
     table = dict(cfg.paper)
     if duration is not None:
         table["duration"] = duration
+    elif serve:
+        # A served session runs until its user stops it: as long as the price path may be.
+        from gridledger.paper.settings import MAX_TICKS
+
+        tick_ms = table.get("tick_ms", 2000)
+        longest_s = MAX_TICKS * tick_ms // 1000 if isinstance(tick_ms, int) and tick_ms > 0 else 0
+        table["duration"] = f"{min(longest_s, 400 * 86_400)}s" if longest_s else "1d"
     if seed is not None:
         table["seed"] = seed
     try:
@@ -201,6 +228,28 @@ def paper(
         fail(str(exc))
     if report_json is not None:
         _check_output_file(report_json, "--report-json")
+    if plot is not None:
+        _check_output_file(plot, "--plot")
+    from gridledger.backtest.cli import paper_fee_check
+
+    fee_check = paper_fee_check(cfg, ps)
+    if fee_check is not None and not fee_check.ok:
+        err.print(f"[bold yellow]warning:[/] {escape(fee_check.message())}", soft_wrap=True)
+    watcher = None
+    if serve:
+        import secrets
+
+        api_cfg = cfg.api.model_copy(update={"port": port or cfg.api.port or 8765})
+        token = _check_api(cfg.model_copy(update={"api": api_cfg}))
+        if token is None:
+            # A paper session on loopback: a fresh token for the pause/resume buttons, shown once.
+            token = secrets.token_urlsafe(18)
+            err.print(f"control token (for the dashboard's buttons): {token}", markup=False)
+        from gridledger.api.paper import PaperServe
+
+        watcher = PaperServe(api_cfg, token, speed=speed,
+                             on_ready=lambda url: err.print(f"dashboard: {url}  (Ctrl-C stops the session)",
+                                                            markup=False))
     # Only now the engine and ccxt (seconds of imports): a bad config is refused at once.
     from gridledger.paper.report import print_report, report_json as make_report
     from gridledger.paper.session import run_paper
@@ -217,12 +266,29 @@ def paper(
                                      f"last event at {info.last_event_iso})"))
 
         try:
-            result = run_paper(cfg, ps, chaos=chaos, db=db, progress=progress, on_resume=resumed)
+            result = run_paper(cfg, ps, chaos=chaos, db=db, progress=progress, on_resume=resumed,
+                               watcher=watcher, speed=speed)
         except (JournalError, ValueError) as exc:
             fail(str(exc))
         except OSError as exc:  # a price CSV that cannot be read, a journal folder that vanished
             fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
-    doc = make_report(result, seed=ps.seed, chaos=chaos, duration=ps.duration)
+    figures, series = None, None
+    if not result.already_finished:
+        # The backtest's figures over time (drawdown, buy-and-hold) from this run's price path and fills.
+        from gridledger.backtest.paper_series import paper_figures
+
+        figures, series = paper_figures(cfg, ps, result)
+    doc = make_report(result, seed=ps.seed, chaos=chaos, duration=ps.duration, figures=figures)
+    if plot is not None:
+        if series is None:
+            fail(f"--plot {plot}: this session had finished before this run; its stored report has no series "
+                 "(run a new session to plot it)")
+        from gridledger.backtest.plot import write_plot
+
+        try:
+            write_plot(series, plot)
+        except OSError as exc:
+            fail(f"--plot {plot}: {exc.strerror or exc}")
     if result.already_finished:
         # A finished session is never traded again (its price path is over): its report, as it was.
         out.print(f"session already finished: {db} (use another --db to start a new session)", markup=False)
@@ -262,6 +328,8 @@ def live(
     # Local checks first: a bad setup must fail before anything touches the network.
     if cfg.engine.metrics_port is not None and not dry_run:
         _check_port_free(cfg.engine.metrics_port)
+    if cfg.api.port is not None and not dry_run:
+        _check_api(cfg)
     _announce_resume(journal_path(cfg, settings, db), cfg)
     try:
         code = asyncio.run(run_live(cfg, settings, dry_run=dry_run, sandbox=sandbox, db=db, console=out))
@@ -283,6 +351,27 @@ def _check_port_free(port: int) -> None:
         except OSError as exc:
             fail(f"engine.metrics_port {port}: cannot listen on 127.0.0.1:{port} ({exc.strerror or exc}); "
                  "is another engine running?")
+
+
+def _check_api(cfg: Any) -> str | None:
+    """[api]: a non-loopback bind without a token, or a port in use: one line now, exit 2."""
+    import socket
+
+    from gridledger.api.auth import ApiSetupError, resolve_token
+
+    try:
+        token = resolve_token(cfg.api)
+    except ApiSetupError as exc:
+        fail(str(exc))
+    host = cfg.api.host.strip("[]")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the API server binds
+        try:
+            sock.bind((host, cfg.api.port))
+        except OSError as exc:
+            fail(f"api.port {cfg.api.port}: cannot listen on {cfg.api.host} ({exc.strerror or exc})")
+    return token
 
 
 def _announce_resume(path: Path, cfg: Any) -> None:
@@ -408,10 +497,47 @@ from gridledger.backtest.cli import backtest_command  # noqa: E402
 
 app.command("backtest")(backtest_command)
 
+# `gridledger sweep`: the backtest over every combination of --set values (issue 9).
+from gridledger.backtest.sweep import sweep_command  # noqa: E402
 
-def main() -> None:  # pragma: no cover - console entry point
-    app()
+app.command("sweep")(sweep_command)
+
+# `gridledger data import|fetch`: market data into the local cache (issue 9).
+from gridledger.marketdata.cli import data_app  # noqa: E402
+
+app.add_typer(data_app, name="data")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    app()
+def main() -> None:
+    """The console entry point: a user never sees a traceback.
+
+    Every error a user can cause is handled where it happens (one line, its exit code). What
+    escapes to here is a bug: it is said in one line with exit code 70 (EX_SOFTWARE), and
+    ``GRIDLEDGER_DEBUG=1`` shows the traceback. No crash file is written: a traceback can
+    quote request text, and secrets never go to disk or /tmp.
+    """
+    import os
+
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False)
+        raise SystemExit(130) from None
+    except Exception as exc:
+        if os.environ.get("GRIDLEDGER_DEBUG"):
+            raise
+        from gridledger.logs import redact
+
+        detail = redact(str(exc)).replace("\n", " ")
+        if len(detail) > 200:
+            detail = detail[:200] + "…"
+        err.print(
+            f"error: internal error ({type(exc).__name__}: {detail}); this is a bug in gridledger: "
+            "run again with GRIDLEDGER_DEBUG=1 for the traceback and report it",
+            markup=False, soft_wrap=True,
+        )
+        raise SystemExit(70) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -11,11 +11,11 @@ from __future__ import annotations
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from gridledger.config_types import dec, flt, integer, short, text
+from gridledger.config_types import decimal_range, float_range, int_range, short, text_shape
 from gridledger.domain.coid import MAX_GRID_ID_LEN, CoidError, validate_grid_id
 from gridledger.domain.grid import GridSpec
 from gridledger.domain.instrument import Instrument
@@ -25,8 +25,8 @@ MAX_CONFIG_BYTES = 1_000_000  # a config is a few hundred bytes; do not read /de
 
 # Prices and sizes: wide enough for any listed market, narrow enough that level arithmetic
 # stays exact and fast.
-Price = dec("1e-12", "1e12", lo_open=False)
-Amount = dec("1e-12", "1e12")
+Price: TypeAlias = Annotated[Decimal, decimal_range("1e-12", "1e12", lo_open=False)]
+Amount: TypeAlias = Annotated[Decimal, decimal_range("1e-12", "1e12")]
 
 
 class ConfigError(ValueError):
@@ -39,12 +39,19 @@ class _Strict(BaseModel):
 
 class GridConfig(_Strict):
     id: str
-    symbol: text(r"[A-Za-z0-9]{1,20}/[A-Za-z0-9]{1,20}(?::[A-Za-z0-9]{1,20})?",
-                 "a ccxt unified symbol like BTC/USDT or BTC/USDT:USDT")
+    symbol: Annotated[
+        str,
+        text_shape(
+            r"[A-Za-z0-9]{1,20}/[A-Za-z0-9]{1,20}(?::[A-Za-z0-9]{1,20})?",
+            "a ccxt unified symbol like BTC/USDT or BTC/USDT:USDT",
+        ),
+    ]
     anchor: Price
     interval: Price
     # Part of every trade's identity (R2): one name per exchange account, no spaces.
-    account: text(r"[\x21-\x7e]{1,64}", "1 to 64 visible ASCII characters (no spaces)") = "default"
+    account: Annotated[str, text_shape(r"[\x21-\x7e]{1,64}", "1 to 64 visible ASCII characters (no spaces)")] = (
+        "default"
+    )
     contract_size: Amount = Decimal(1)
 
     @field_validator("id")
@@ -73,20 +80,23 @@ class GridConfig(_Strict):
 
 
 class StrategyConfig(_Strict):
-    buy_window: integer(1, 500, "levels") = 5
-    quote_per_level: dec("1e-8", "1e12", "quote", lo_open=True) = Decimal(100)
-    max_open_orders: integer(1, 1000, "orders") = 20
+    buy_window: Annotated[int, int_range(1, 500, "levels")] = 5
+    quote_per_level: Annotated[Decimal, decimal_range("1e-8", "1e12", "quote", lo_open=True)] = Decimal(100)
+    max_open_orders: Annotated[int, int_range(1, 1000, "orders")] = 20
     post_only: bool = True
-    post_only_retries: integer(0, 100) = 3
+    post_only_retries: Annotated[int, int_range(0, 100)] = 3
     taker_fallback: bool = False
     post_only_close: bool = False
-    hysteresis: dec(0, "0.5", "of one interval", hi_open=True) = Decimal("0.25")
+    hysteresis: Annotated[Decimal, decimal_range(0, "0.5", "of one interval", hi_open=True)] = Decimal("0.25")
     lower_price: Price | None = None
     upper_price: Price | None = None
     paused: bool = False
+    # Live preflight refuses a grid step below the round-trip fee plus a margin (every round
+    # trip would lose money); true runs such a grid anyway (paper, backtest and sweep only warn).
+    allow_step_below_fee: bool = False
 
     @model_validator(mode="after")
-    def _bounds(self) -> "StrategyConfig":
+    def _bounds(self) -> StrategyConfig:
         if self.lower_price is not None and self.upper_price is not None and self.lower_price >= self.upper_price:
             raise ValueError("lower_price must be below upper_price")
         if self.post_only_retries == 0 and not self.taker_fallback and (self.post_only or self.post_only_close):
@@ -121,58 +131,106 @@ def strategy_params(anchor: Decimal, interval: Decimal, **settings: Any) -> Grid
     """The strategy's parameters for a grid at ``anchor``/``interval`` with these ``[strategy]``
     settings and the config's defaults for the rest, validated as a config file is (a bad
     value raises a ``ValueError`` naming it): for tests, benches and tools without a file."""
-    grid = GridSpec(grid_id="params", instrument=Instrument.from_symbol("BTC/USDT"), anchor=anchor,
-                    interval=interval)
+    grid = GridSpec(grid_id="params", instrument=Instrument.from_symbol("BTC/USDT"), anchor=anchor, interval=interval)
     return StrategyConfig(**settings).params(grid)
 
 
 class EngineConfig(_Strict):
     journal_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
     # At least a second: a smaller period means back-to-back reconciliations (REST weight).
-    reconcile_every_s: flt(1, 86_400, "s") = 60.0
-    drift_tolerance: dec(0, "1e12", "base units") = Decimal("0")
+    reconcile_every_s: Annotated[float, float_range(1, 86_400, "s")] = 60.0
+    drift_tolerance: Annotated[Decimal, decimal_range(0, "1e12", "base units")] = Decimal("0")
     cancel_on_exit: bool = False
-    rate_limit_per_s: flt("0.1", 1000, "requests/s") = 10.0
-    order_retries: integer(0, 20) = 3
-    request_timeout_s: flt("0.5", 600, "s") = 10.0
-    stream_idle_s: flt(1, 86_400, "s") = 300.0  # no message for this long: watch again and reconcile
-    metrics_port: integer(1, 65_535) | None = None  # serve Prometheus metrics on 127.0.0.1
-    cross_grace_s: flt("0.1", 3600, "s") = 5.0  # price traded through an order this long with no fill seen: query it
+    rate_limit_per_s: Annotated[float, float_range("0.1", 1000, "requests/s")] = 10.0
+    order_retries: Annotated[int, int_range(0, 20)] = 3
+    request_timeout_s: Annotated[float, float_range("0.5", 600, "s")] = 10.0
+    stream_idle_s: Annotated[float, float_range(1, 86_400, "s")] = (
+        300.0  # no message for this long: watch again and reconcile
+    )
+    metrics_port: Annotated[int, int_range(1, 65_535)] | None = None  # serve Prometheus metrics on 127.0.0.1
+    cross_grace_s: Annotated[float, float_range("0.1", 3600, "s")] = (
+        5.0  # price traded through an order this long with no fill seen: query it
+    )
     # Reconciliation back-off (see engine/schedule.py): a requested reconciliation (reconnect,
     # idle stream, refused order) waits this long after the previous one; drift re-checks start
     # here and double while drift persists, up to the cap.
-    reconcile_backoff_s: flt(1, 3600, "s") = 5.0
-    reconcile_backoff_max_s: flt(1, 86_400, "s") = 600.0
+    reconcile_backoff_s: Annotated[float, float_range(1, 3600, "s")] = 5.0
+    reconcile_backoff_max_s: Annotated[float, float_range(1, 86_400, "s")] = 600.0
     # Request weight allowed per minute (Binance spot allows 6000 per IP; lower it if other
     # programs share the IP or key). Weights per call: engine/executor.py CALL_WEIGHTS.
-    request_weight_per_min: integer(100, 1_000_000) = 6000
+    request_weight_per_min: Annotated[int, int_range(100, 1_000_000)] = 6000
     # Order resolution (engine/resolver.py). An unanswered create may still land: wait this
     # long before asking about it by client id.
-    unanswered_grace_s: flt(0, 600, "s") = 1.0
+    unanswered_grace_s: Annotated[float, float_range(0, 600, "s")] = 1.0
     # REST can lag matching: two "not found" answers this far apart close a never-acknowledged order (R6).
-    not_found_gap_s: flt(0, 3600, "s") = 3.0
-    cancel_debounce_s: flt(0, 3600, "s") = 5.0  # at most one cancel per order per this long
+    not_found_gap_s: Annotated[float, float_range(0, 3600, "s")] = 3.0
+    cancel_debounce_s: Annotated[float, float_range(0, 3600, "s")] = 5.0  # at most one cancel per order per this long
     # A level whose order the venue refused waits this long, doubling per refusal, up to the cap.
-    level_backoff_s: flt("0.1", 3600, "s") = 5.0
-    level_backoff_max_s: flt("0.1", 86_400, "s") = 600.0
+    level_backoff_s: Annotated[float, float_range("0.1", 3600, "s")] = 5.0
+    level_backoff_max_s: Annotated[float, float_range("0.1", 86_400, "s")] = 600.0
     # Stream reconnects: this wait doubling to the cap, with jitter x0.5-1.5.
-    stream_backoff_s: flt("0.01", 600, "s") = 0.5
-    stream_backoff_max_s: flt("0.01", 3600, "s") = 30.0
+    stream_backoff_s: Annotated[float, float_range("0.01", 600, "s")] = 0.5
+    stream_backoff_max_s: Annotated[float, float_range("0.01", 3600, "s")] = 30.0
     # Retries of idempotent calls (queries, cancels): this wait doubling to the cap.
-    call_retry_backoff_s: flt("0.01", 600, "s") = 0.5
-    call_retry_backoff_max_s: flt("0.01", 3600, "s") = 30.0
+    call_retry_backoff_s: Annotated[float, float_range("0.01", 600, "s")] = 0.5
+    call_retry_backoff_max_s: Annotated[float, float_range("0.01", 3600, "s")] = 30.0
     # Trades since the cursor after a restart or reconnect: pages of this many, at most this many pages,
     # starting this far before the cursor (REST lags the stream; duplicates are free).
-    trade_fetch_page: integer(1, 10_000, "trades") = 500
-    trade_fetch_pages: integer(1, 100_000, "pages") = 100
-    trade_fetch_overlap_s: flt(0, 86_400, "s") = 60.0
-    busy_poll_s: flt("0.01", 60, "s") = 1.0  # housekeeping tick while a query or a crossing is pending
+    trade_fetch_page: Annotated[int, int_range(1, 10_000, "trades")] = 500
+    trade_fetch_pages: Annotated[int, int_range(1, 100_000, "pages")] = 100
+    trade_fetch_overlap_s: Annotated[float, float_range(0, 86_400, "s")] = 60.0
+    busy_poll_s: Annotated[float, float_range("0.01", 60, "s")] = (
+        1.0  # housekeeping tick while a query or a crossing is pending
+    )
+
+
+class ApiConfig(_Strict):
+    """The HTTP API and dashboard (gridledger/api/): off unless ``port`` is set.
+
+    The token is never read from this file: only from the environment variable named here."""
+
+    port: Annotated[int, int_range(1, 65_535)] | None = None
+    host: Annotated[str, text_shape(r"[A-Za-z0-9.:\-\[\]]{1,255}", "a host name or IP address")] = "127.0.0.1"
+    token_env: Annotated[str, text_shape(r"[A-Za-z_][A-Za-z0-9_]{0,127}", "an environment variable name")] = (
+        "GRIDLEDGER_API_TOKEN"
+    )
+
+
+NotifyKind = Literal["fill", "pause", "resume", "drift", "reconnect", "stop", "summary"]
+NOTIFY_KINDS: tuple[str, ...] = ("fill", "pause", "resume", "drift", "reconnect", "stop", "summary")
+
+
+class NotifyConfig(_Strict):
+    """Notifications through apprise (gridledger/notify/): on when the table is present.
+
+    The apprise URLs hold tokens and passwords, so they are never in this file: ``urls_env``
+    names the environment variable that holds them (blank- or comma-separated)."""
+
+    urls_env: Annotated[str, text_shape(r"[A-Za-z_][A-Za-z0-9_]{0,127}", "an environment variable name")] = (
+        "GRIDLEDGER_NOTIFY_URLS"
+    )
+    kinds: tuple[NotifyKind, ...] = ("fill", "pause", "resume", "drift", "reconnect", "stop", "summary")
+    # The daily summary's time of day, HH:MM in UTC.
+    summary_at: Annotated[
+        str, text_shape(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]", "a time of day HH:MM (UTC), like 20:00")
+    ] = "20:00"
+    rate_limit_per_min: Annotated[int, int_range(1, 10_000, "messages/min per kind")] = (
+        30  # beyond it: suppressed and counted
+    )
+    reconnects: Annotated[int, int_range(1, 1000, "reconnects")] = 3  # this many within reconnect_window_s: one message
+    reconnect_window_s: Annotated[float, float_range(1, 86_400, "s")] = 600.0
+    timeout_s: Annotated[float, float_range("0.5", 600, "s")] = 10.0  # one send, all services
+    queue_size: Annotated[int, int_range(1, 100_000, "messages")] = (
+        1000  # waiting to be sent; beyond it: dropped and counted
+    )
 
 
 class Config(_Strict):
     grid: GridConfig
     strategy: StrategyConfig = StrategyConfig()
     engine: EngineConfig = EngineConfig()
+    api: ApiConfig = ApiConfig()
+    notify: NotifyConfig | None = None  # no [notify] table: no notifications
     # Tables owned by other commands (paper, live) are validated by their own models.
     paper: dict[str, Any] = Field(default_factory=dict)
     exchange: dict[str, Any] = Field(default_factory=dict)

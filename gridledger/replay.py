@@ -6,7 +6,6 @@ import io
 import json
 import sys
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
@@ -17,6 +16,8 @@ from gridledger.ledger.ledger import Ledger
 from gridledger.venues import parse_message
 from gridledger.ledger.outcomes import OutcomeKind
 from gridledger.store.journal import Journal
+from gridledger.store.scratch import ScratchArchive
+from gridledger.fastjson import loads_exact
 
 
 @dataclass(slots=True)
@@ -105,7 +106,7 @@ def _decode(text: str) -> object:
     if type(text) is TooLong:
         raise InputError(f"line too long: {text.total} characters (limit {MAX_LINE_CHARS}); not parsed")
     try:
-        return json.loads(text, parse_float=Decimal)
+        return loads_exact(text)  # orjson where no number could be rounded (issue 12)
     except json.JSONDecodeError as exc:
         raise InputError(f"not JSON: {exc}") from None
     except RecursionError:
@@ -129,22 +130,30 @@ def replay(
     ledger = Ledger(grid)
     journal = Journal.open(db, ledger, synchronous=config.engine.journal_synchronous,
                            group_size=group_commit) if db else None
+    # Without a journal, finished orders go to a temporary SQLite file rather than RAM, so
+    # a replay of a million orders runs in bounded memory (issue 12).
+    scratch = ScratchArchive(ledger) if journal is None else None
     result = ReplayResult(ledger)
     before = dict(ledger.counts)
     try:
         if journal is not None and group_commit > 1:
             with journal.group():
-                _run(paths, grid.instrument, fmt, ledger, journal, result)
+                _run(paths, grid.instrument, fmt, ledger, journal, result, scratch)
         else:
-            _run(paths, grid.instrument, fmt, ledger, journal, result)
+            _run(paths, grid.instrument, fmt, ledger, journal, result, scratch)
     finally:
         result.outcomes = {k: ledger.counts[k] - before.get(k, 0) for k in sorted(ledger.counts)}
         if journal is not None:
             journal.close()
+        if scratch is not None:
+            scratch.close()
     return result
 
 
-def _run(paths, instrument, fmt, ledger: Ledger, journal: Journal | None, result: ReplayResult) -> None:
+def _run(
+    paths, instrument, fmt, ledger: Ledger, journal: Journal | None, result: ReplayResult,
+    scratch: ScratchArchive | None = None,
+) -> None:
     for source, number, text in read_lines(paths):
         result.messages += 1
         where = f"{source}:{number}"
@@ -168,7 +177,10 @@ def _run(paths, instrument, fmt, ledger: Ledger, journal: Journal | None, result
             outcomes = journal.apply_message(text, parsed.items, source=where)
         else:
             outcomes = ledger.apply_all(parsed.items)
-            ledger.flush_to_memory()
+            if scratch is not None:
+                scratch.applied(len(outcomes))
+            else:
+                ledger.flush_to_memory()
         log_outcomes(outcomes, parsed.items)
         for out in outcomes:
             if out.kind is OutcomeKind.REJECTED:

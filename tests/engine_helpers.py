@@ -8,10 +8,11 @@ from pathlib import Path
 
 from gridledger.config import Config, parse_config
 from gridledger.engine.runtime import GridEngine
-from gridledger.exchange.sim.exchange import SimConfig, SimExchange
+from gridledger.exchange.sim.exchange import SimExchange
 from gridledger.exchange.sim.faults import StreamFaults
-from gridledger.exchange.sim.matching import SimMarketSpec
 from gridledger.exchange.sim.prices import Tick
+from gridledger.exchange.sim.values import SimMarketSpec
+from gridledger.exchange.sim.venue_config import SimConfig
 from gridledger.ledger.ledger import Ledger
 from gridledger.store.journal import Journal
 
@@ -21,11 +22,13 @@ BALANCES = {"USDT": D("10000"), "BTC": D("0")}
 
 def config(**strategy) -> Config:
     table = {"buy_window": 3, "quote_per_level": "100", "max_open_orders": 10, **strategy}
-    return parse_config({
-        "grid": {"id": "e1", "symbol": "BTC/USDT", "anchor": "30000", "interval": "100"},
-        "strategy": table,
-        "engine": {"journal_synchronous": "OFF", "reconcile_every_s": 60, "rate_limit_per_s": 50},
-    })
+    return parse_config(
+        {
+            "grid": {"id": "e1", "symbol": "BTC/USDT", "anchor": "30000", "interval": "100"},
+            "strategy": table,
+            "engine": {"journal_synchronous": "OFF", "reconcile_every_s": 60, "rate_limit_per_s": 50},
+        }
+    )
 
 
 def path(*segments: tuple[int, str], tick_ms: int = 1000, volume: str = "1") -> list[Tick]:
@@ -40,9 +43,17 @@ def path(*segments: tuple[int, str], tick_ms: int = 1000, volume: str = "1") -> 
 
 def venue(ticks: Iterable[Tick], **kw) -> SimExchange:
     faults = kw.pop("stream_faults", StreamFaults())
-    return SimExchange(SimConfig(spec=SimMarketSpec(participation=D("1")), balances=dict(BALANCES), path=list(ticks),
-                                 stream_faults=faults, rest_latency_ms=kw.pop("rest_latency_ms", 20),
-                                 stream_latency_ms=kw.pop("stream_latency_ms", 10), **kw))
+    return SimExchange(
+        SimConfig(
+            spec=SimMarketSpec(participation=D("1")),
+            balances=dict(BALANCES),
+            path=list(ticks),
+            stream_faults=faults,
+            rest_latency_ms=kw.pop("rest_latency_ms", 20),
+            stream_latency_ms=kw.pop("stream_latency_ms", 10),
+            **kw,
+        )
+    )
 
 
 def engine(sim: SimExchange, db: Path, cfg: Config | None = None, **kw) -> GridEngine:

@@ -18,5 +18,13 @@ def run_backtest(cfg: Config, data: MarketData, *, skip: bool = True) -> Backtes
     return Backtest(setup_from_config(cfg), data, skip=skip).run()
 
 
-__all__ = ["Backtest", "BacktestSetup", "DEFAULT_MARGIN", "FeeCheck", "Fill", "check_fee_step", "run_backtest",
-           "setup_from_config"]
+__all__ = [
+    "DEFAULT_MARGIN",
+    "Backtest",
+    "BacktestSetup",
+    "FeeCheck",
+    "Fill",
+    "check_fee_step",
+    "run_backtest",
+    "setup_from_config",
+]

@@ -6,9 +6,9 @@ import json
 import os
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn, Optional
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -32,7 +32,7 @@ def parse_date(text: str, option: str) -> int:
     except ValueError:
         raise ValueError(f"{option} {text[:40]!r}: not a date like 2026-01-31 or 2026-01-31T12:00") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)
 
 
@@ -53,17 +53,33 @@ def _bundled_config() -> Path:
 
 
 def backtest_command(
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="TOML config; default: the bundled one "
-                                          "(gridledger/data/paper.toml). Market rules, fees and balances come from "
-                                          "its [paper] table."),
-    data: Optional[Path] = typer.Option(None, "--data", "-d", help="Candles or trades: Binance kline or aggTrades "
-                                        "files (CSV or zip, no header), timestamp,open,high,low,close,volume or "
-                                        "timestamp_ms,price,amount CSV. Default: the config's [paper] candles_csv "
-                                        "or trades_csv (relative to the config's folder)."),
-    date_from: Optional[str] = typer.Option(None, "--from", help="Start (UTC), e.g. 2026-01-01: rows at or after it."),
-    date_to: Optional[str] = typer.Option(None, "--to", help="End (UTC), exclusive: rows before it."),
-    report_json: Optional[Path] = typer.Option(None, "--report-json", help="Also write the report as JSON."),
-    fills_csv: Optional[Path] = typer.Option(None, "--fills-csv", help="Write one row per applied trade."),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        "-c",
+        help="TOML config; default: the bundled one "
+        "(gridledger/data/paper.toml). Market rules, fees and balances come from "
+        "its [paper] table.",
+    ),
+    data: Path | None = typer.Option(
+        None,
+        "--data",
+        "-d",
+        help="Candles or trades: Binance kline or aggTrades "
+        "files (CSV or zip, no header), timestamp,open,high,low,close,volume or "
+        "timestamp_ms,price,amount CSV, or a cache folder (gridledger data import/fetch). Default: the config's [paper] candles_csv "
+        "or trades_csv (relative to the config's folder).",
+    ),
+    date_from: str | None = typer.Option(None, "--from", help="Start (UTC), e.g. 2026-01-01: rows at or after it."),
+    date_to: str | None = typer.Option(None, "--to", help="End (UTC), exclusive: rows before it."),
+    report_json: Path | None = typer.Option(None, "--report-json", help="Also write the report as JSON."),
+    fills_csv: Path | None = typer.Option(None, "--fills-csv", help="Write one row per applied trade."),
+    plot: Path | None = typer.Option(
+        None,
+        "--plot",
+        help="Write a self-contained HTML chart (plotly, works "
+        "offline): price, levels, centre, fills, PnL, drawdown, inventory.",
+    ),
 ) -> None:
     """Backtest the grid on recorded candles or trades: the same decide() and ledger as paper and live."""
     from gridledger.backtest import check_fee_step
@@ -83,7 +99,7 @@ def backtest_command(
     source = data if data is not None else (ps.candles_csv or ps.trades_csv)
     if source is None:
         _fail("give the market data with --data PATH (or [paper] candles_csv / trades_csv in the config)")
-    for path, option in ((report_json, "--report-json"), (fills_csv, "--fills-csv")):
+    for path, option in ((report_json, "--report-json"), (fills_csv, "--fills-csv"), (plot, "--plot")):
         if path is not None:
             _check_output(path, option)
     try:
@@ -106,8 +122,14 @@ def backtest_command(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     t0 = time.perf_counter()
-    with Progress(TextColumn("[bold]backtest[/]"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
-                  TimeElapsedColumn(), console=err, transient=True) as bar:
+    with Progress(
+        TextColumn("[bold]backtest[/]"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
         task = bar.add_task("", total=len(market_data))
 
         def progress(done: int, total: int) -> None:
@@ -127,5 +149,28 @@ def backtest_command(
             report_json.write_text(json.dumps(doc, indent=2) + "\n")
         if fills_csv is not None:
             write_fills_csv(bt, fills_csv)
+        if plot is not None:
+            from gridledger.backtest.plot import series_from_backtest, write_plot
+
+            write_plot(series_from_backtest(bt, doc), plot)
     except OSError as exc:
         _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+
+
+def paper_fee_check(cfg: Any, ps: Any) -> Any:
+    """The fee guard for ``gridledger paper``: the grid step against the paper venue's fees, at the
+    highest price of the CSV path (where the step is the smallest share) or the synthetic start
+    price. ``None`` when the CSV cannot be read: the session reports that itself."""
+    from gridledger.backtest.feeguard import check_fee_step
+    from gridledger.backtest.setup import params_from_config
+    from gridledger.marketdata import DataError, load_market_data
+
+    price = ps.start_price
+    source = ps.candles_csv or ps.trades_csv
+    if source:
+        try:
+            md = load_market_data(Path(source), ps.price_step)
+        except (DataError, ValueError, OSError):
+            return None
+        price = md.price(int(md.high.max()))
+    return check_fee_step(params_from_config(cfg), ps.maker_fee, ps.taker_fee, price)

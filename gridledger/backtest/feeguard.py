@@ -35,14 +35,17 @@ class FeeCheck:
 
     def message(self) -> str:
         verdict = "below" if not self.ok else "at or above"
-        return (f"grid step {self.interval} is {_pct(self.step)} of the price {self.price}, {verdict} the round-trip "
-                f"fee {_pct(self.round_trip)} plus a margin of {_pct(self.margin)} "
-                f"(= {_pct(self.round_trip + self.margin)})"
-                + (": every round trip loses money or barely breaks even" if not self.ok else ""))
+        return (
+            f"grid step {self.interval} is {_pct(self.step)} of the price {self.price}, {verdict} the round-trip "
+            f"fee {_pct(self.round_trip)} plus a margin of {_pct(self.margin)} "
+            f"(= {_pct(self.round_trip + self.margin)})"
+            + (": every round trip loses money or barely breaks even" if not self.ok else "")
+        )
 
 
-def check_fee_step(params: GridParams, maker_fee: Decimal, taker_fee: Decimal, price: Decimal,
-                   margin: Decimal = DEFAULT_MARGIN) -> FeeCheck:
+def check_fee_step(
+    params: GridParams, maker_fee: Decimal, taker_fee: Decimal, price: Decimal, margin: Decimal = DEFAULT_MARGIN
+) -> FeeCheck:
     """The grid's step against its round-trip fee at ``price``.
 
     A buy pays the maker rate when it is post-only (it always rests), otherwise the larger of
@@ -53,5 +56,6 @@ def check_fee_step(params: GridParams, maker_fee: Decimal, taker_fee: Decimal, p
     worst = max(maker_fee, taker_fee)
     buy = maker_fee if params.post_only else worst
     sell = maker_fee if params.post_only_close else worst
-    return FeeCheck(interval=params.interval, price=price, step=params.interval / price, round_trip=buy + sell,
-                    margin=margin)
+    return FeeCheck(
+        interval=params.interval, price=price, step=params.interval / price, round_trip=buy + sell, margin=margin
+    )

@@ -52,8 +52,11 @@ def _drawdown(bt: Backtest, pnl: np.ndarray) -> dict[str, Any]:
     before = pnl[: k + 1]
     p = int(np.argmax(before)) if float(np.max(before)) > 0 else None
     close_ms = data.interval_ms
-    return {"value": _r(value), "at": iso(int(data.ts_ms[k]) + close_ms),
-            "peak_at": iso(int(data.ts_ms[p]) + close_ms) if p is not None else iso(int(data.ts_ms[0]))}
+    return {
+        "value": _r(value),
+        "at": iso(int(data.ts_ms[k]) + close_ms),
+        "peak_at": iso(int(data.ts_ms[p]) + close_ms) if p is not None else iso(int(data.ts_ms[0])),
+    }
 
 
 def _all_buys_filled(bt: Backtest) -> tuple[float, float]:
@@ -76,8 +79,6 @@ def _all_buys_filled(bt: Backtest) -> tuple[float, float]:
 
 def build_report(bt: Backtest, *, wall_seconds: float, fee_check: FeeCheck | None = None) -> dict[str, Any]:
     data = bt.data
-    setup = bt.setup
-    market = setup.market
     ledger = bt.ledger
     state = ledger_state(ledger)
     last = bt.last_price or ZERO
@@ -119,11 +120,17 @@ def build_report(bt: Backtest, *, wall_seconds: float, fee_check: FeeCheck | Non
         "symbol": state["symbol"],
         "grid_id": state["grid_id"],
         "data": {
-            "file": data.source, "format": data.fmt, "kind": data.kind, "rows": n,
+            "file": data.source,
+            "format": data.fmt,
+            "kind": data.kind,
+            "rows": n,
             "interval": interval_name(data.interval_ms) if data.kind == "candles" else None,
-            "gaps": {"count": data.gaps.count, "missing_candles": data.gaps.missing,
-                     "largest": interval_name(data.gaps.largest_ms) if data.gaps.count else None,
-                     "largest_before": iso(data.gaps.largest_at_ms) if data.gaps.largest_at_ms else None},
+            "gaps": {
+                "count": data.gaps.count,
+                "missing_candles": data.gaps.missing,
+                "largest": interval_name(data.gaps.largest_ms) if data.gaps.count else None,
+                "largest_before": iso(data.gaps.largest_at_ms) if data.gaps.largest_at_ms else None,
+            },
         },
         "start": iso(data.start_ms),
         "end": iso(data.end_ms),
@@ -152,15 +159,24 @@ def build_report(bt: Backtest, *, wall_seconds: float, fee_check: FeeCheck | Non
         "levels": levels,
         "live_orders": state["live_orders"],
         "engine": {
-            "events": bt.counters.events, "decisions": bt.counters.decisions, "placed": bt.counters.placed,
-            "canceled": bt.counters.canceled, "refused_post_only": bt.counters.refused_post_only,
-            "refused_balance": bt.counters.refused_balance, "taker_fills": bt.counters.taker_fills,
+            "events": bt.counters.events,
+            "decisions": bt.counters.decisions,
+            "placed": bt.counters.placed,
+            "canceled": bt.counters.canceled,
+            "refused_post_only": bt.counters.refused_post_only,
+            "refused_balance": bt.counters.refused_balance,
+            "taker_fills": bt.counters.taker_fills,
         },
         "outcomes": state["outcomes"],
-        "fee_guard": None if fee_check is None else {
-            "ok": fee_check.ok, "step_pct": _r(float(fee_check.step) * 100, 4),
+        "fee_guard": None
+        if fee_check is None
+        else {
+            "ok": fee_check.ok,
+            "step_pct": _r(float(fee_check.step) * 100, 4),
             "round_trip_fee_pct": _r(float(fee_check.round_trip) * 100, 4),
-            "margin_pct": _r(float(fee_check.margin) * 100, 4), "message": fee_check.message()},
+            "margin_pct": _r(float(fee_check.margin) * 100, 4),
+            "message": fee_check.message(),
+        },
         "wall_seconds": round(wall_seconds, 3),
         "rows_per_second": round(n / wall_seconds) if wall_seconds > 0 else None,
     }
@@ -173,8 +189,20 @@ def write_fills_csv(bt: Backtest, path: Path) -> int:
         writer = csv.writer(handle)
         writer.writerow(FILLS_COLUMNS)
         for f in bt.fills:
-            writer.writerow((iso(f.ts_ms), f.level, f.side.value, f.role.value, fmt(f.price), fmt(f.qty),
-                             fmt(f.fee), f.fee_asset, fmt(f.realized), f.client_id))
+            writer.writerow(
+                (
+                    iso(f.ts_ms),
+                    f.level,
+                    f.side.value,
+                    f.role.value,
+                    fmt(f.price),
+                    fmt(f.qty),
+                    fmt(f.fee),
+                    f.fee_asset,
+                    fmt(f.realized),
+                    f.client_id,
+                )
+            )
     return len(bt.fills)
 
 
@@ -182,11 +210,16 @@ def print_report(console: Console, doc: dict[str, Any]) -> None:
     d = doc["data"]
     what = f"{d['rows']:,} {d['interval']} candles" if d["kind"] == "candles" else f"{d['rows']:,} trades"
     console.print()
-    console.print(f"[bold]{escape(doc['symbol'])}[/] grid {escape(doc['grid_id'])} backtest: {doc['start']} to "
-                  f"{doc['end']} ({escape(what)}, {doc['wall_seconds']} s)", soft_wrap=True)
+    console.print(
+        f"[bold]{escape(doc['symbol'])}[/] grid {escape(doc['grid_id'])} backtest: {doc['start']} to "
+        f"{doc['end']} ({escape(what)}, {doc['wall_seconds']} s)",
+        soft_wrap=True,
+    )
     if d["gaps"]["count"]:
-        console.print(f"gaps: {d['gaps']['count']} ({d['gaps']['missing_candles']} candles missing), the largest "
-                      f"{d['gaps']['largest']} before {d['gaps']['largest_before']}")
+        console.print(
+            f"gaps: {d['gaps']['count']} ({d['gaps']['missing_candles']} candles missing), the largest "
+            f"{d['gaps']['largest']} before {d['gaps']['largest_before']}"
+        )
     summary = Table(show_header=False, box=None, pad_edge=False)
     summary.add_column(style="bold")
     summary.add_column(justify="right")
@@ -206,10 +239,18 @@ def print_report(console: Console, doc: dict[str, Any]) -> None:
         ("buy and hold", f"{bh['return_pct']} % ({bh['pnl_on_committed']} on the committed capital)"),
         ("fees", f"{fees} (= {_q(Decimal(doc['fees_in_quote']), 4)} quote)"),
         ("fills / round trips", f"{doc['fills']} / {doc['round_trips']}"),
-        ("profit per round trip", f"{_q(Decimal(doc['profit_per_round_trip']), 4)} net, fee per round trip "
-                                  f"{_q(Decimal(doc['fee_per_round_trip']), 4)}" if doc["round_trips"] else "n/a"),
+        (
+            "profit per round trip",
+            f"{_q(Decimal(doc['profit_per_round_trip']), 4)} net, fee per round trip "
+            f"{_q(Decimal(doc['fee_per_round_trip']), 4)}"
+            if doc["round_trips"]
+            else "n/a",
+        ),
         ("every buy filled", f"{doc['time_all_buys_filled']['pct']} % of the time"),
-        ("dust", f"{doc['dust']['qty']} in {doc['dust']['levels']} levels (worth {_q(Decimal(doc['dust']['value']), 4)})"),
+        (
+            "dust",
+            f"{doc['dust']['qty']} in {doc['dust']['levels']} levels (worth {_q(Decimal(doc['dust']['value']), 4)})",
+        ),
     ]
     for label, value in rows:
         summary.add_row(label, escape(str(value)))
@@ -218,12 +259,23 @@ def print_report(console: Console, doc: dict[str, Any]) -> None:
     for col in ("level", "price", "buys", "sells", "trips", "qty", "cost", "realized", "status"):
         levels.add_column(col, justify="left" if col == "status" else "right")
     for lv in doc["levels"]:
-        levels.add_row(str(lv["level"]), _q(Decimal(lv["price"]), 2), str(lv["buys"]), str(lv["sells"]),
-                       str(lv["round_trips"]), lv["qty"], _q(Decimal(lv["cost"]), 4),
-                       _q(Decimal(lv["realized_pnl"]), 4), lv["status"])
+        levels.add_row(
+            str(lv["level"]),
+            _q(Decimal(lv["price"]), 2),
+            str(lv["buys"]),
+            str(lv["sells"]),
+            str(lv["round_trips"]),
+            lv["qty"],
+            _q(Decimal(lv["cost"]), 4),
+            _q(Decimal(lv["realized_pnl"]), 4),
+            lv["status"],
+        )
     console.print(levels)
     e = doc["engine"]
-    console.print(f"engine  events {e['events']}, decisions {e['decisions']}, orders placed {e['placed']}, cancels "
-                  f"{e['canceled']}, refused (post-only {e['refused_post_only']}, balance {e['refused_balance']}), "
-                  f"taker fills {e['taker_fills']}; {doc['rows_per_second']:,} rows/s" if doc["rows_per_second"]
-                  else f"engine  events {e['events']}")
+    console.print(
+        f"engine  events {e['events']}, decisions {e['decisions']}, orders placed {e['placed']}, cancels "
+        f"{e['canceled']}, refused (post-only {e['refused_post_only']}, balance {e['refused_balance']}), "
+        f"taker fills {e['taker_fills']}; {doc['rows_per_second']:,} rows/s"
+        if doc["rows_per_second"]
+        else f"engine  events {e['events']}"
+    )

@@ -30,13 +30,14 @@ a vectorised search (``backtest/search.py``) and only event candles run Python c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Callable
 
 import numpy as np
 
 from gridledger.backtest.account import Account, Refused, RestingOrder
+from gridledger.backtest.search import next_event
 from gridledger.backtest.setup import BacktestSetup
 from gridledger.domain.numbers import ZERO
 from gridledger.domain.types import OrderStatus, Role, Side
@@ -45,9 +46,16 @@ from gridledger.ledger.evidence import OrderEvidence, TradeEvidence, make_fees
 from gridledger.ledger.ledger import Ledger
 from gridledger.ledger.records import OrderRecord
 from gridledger.marketdata.series import MarketData
-from gridledger.backtest.search import next_event
 from gridledger.strategy import (
-    Cancel, LiveOrder, Place, SlotView, StrategyState, decide, is_dust, order_price, window_levels,
+    Cancel,
+    LiveOrder,
+    Place,
+    SlotView,
+    StrategyState,
+    decide,
+    is_dust,
+    order_price,
+    window_levels,
 )
 
 _NEVER_LOW = -1
@@ -99,6 +107,9 @@ class Marks:
     qty: list[float] = field(default_factory=list)
     open_buys: list[int] = field(default_factory=list)
     committed: list[float] = field(default_factory=list)
+    # The trailing centre (level), recorded at each candle where it moved: the plot's centre line.
+    centre_index: list[int] = field(default_factory=list)
+    centre: list[int] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -122,8 +133,9 @@ class Backtest:
         self.params = setup.params
         self.rules = setup.market.rules
         if data.price_step != self.rules.price_step:
-            raise ValueError(f"the data was read with price step {data.price_step}, the market's is "
-                             f"{self.rules.price_step}")
+            raise ValueError(
+                f"the data was read with price step {data.price_step}, the market's is {self.rules.price_step}"
+            )
         self.ledger = Ledger(setup.grid, archive=_DiscardArchive())
         self.account = Account(setup.market, setup.balances)
         self.state = StrategyState()
@@ -165,7 +177,7 @@ class Backtest:
         self.last_ts: int | None = None
 
     # ------------------------------------------------------------------ the loop
-    def run(self, progress: Callable[[int, int], None] | None = None) -> "Backtest":
+    def run(self, progress: Callable[[int, int], None] | None = None) -> Backtest:
         data = self.data
         n = len(data)
         low, high, opens, closes, ts = data.low, data.high, data.open, data.close, data.ts_ms
@@ -192,7 +204,7 @@ class Backtest:
             if candles:
                 o, c = int(opens[i]), int(closes[i])
                 lw, hg = int(low[i]), int(high[i])
-                path = (o, lw, hg, c) if c >= o else (o, hg, lw, c)
+                path: tuple[int, ...] = (o, lw, hg, c) if c >= o else (o, hg, lw, c)
             else:
                 path = (int(low[i]),)
             self._changed = False
@@ -210,6 +222,10 @@ class Backtest:
                 self.wake_at = min((r for r, _ in self._backoff.values() if r > t), default=None)
             if self._changed:
                 self._mark(i)
+            centre = self.state.centre
+            if centre is not None and (not self.marks.centre or self.marks.centre[-1] != centre):
+                self.marks.centre_index.append(i)
+                self.marks.centre.append(centre)
             i += 1
         self.last_ticks = int(closes[-1])
         self.last_ts = int(ts[-1]) + (3 * quarter if candles else 0)
@@ -221,10 +237,12 @@ class Backtest:
     def _fill_at(self, p: int, t: int) -> None:
         if self._max_buy < p < self._min_sell:
             return
-        buys = sorted((o for o in self.live.values() if o.side is Side.BUY and o.ticks >= p),
-                      key=lambda o: (-o.ticks, o.seq))
-        sells = sorted((o for o in self.live.values() if o.side is Side.SELL and o.ticks <= p),
-                       key=lambda o: (o.ticks, o.seq))
+        buys = sorted(
+            (o for o in self.live.values() if o.side is Side.BUY and o.ticks >= p), key=lambda o: (-o.ticks, o.seq)
+        )
+        sells = sorted(
+            (o for o in self.live.values() if o.side is Side.SELL and o.ticks <= p), key=lambda o: (o.ticks, o.seq)
+        )
         for order in (*buys, *sells):
             self._trade(order, order.price, t, maker=True)
 
@@ -233,11 +251,21 @@ class Backtest:
         del self.live[order.client_id]
         trade_id = self._next_trade_id
         self._next_trade_id += 1
-        out = self.ledger.apply(TradeEvidence(
-            symbol=self.symbol, order_id=order.order_id, client_id=order.client_id, trade_id=str(trade_id),
-            side=order.side, amount=order.amount, price=price, cost=notional,
-            fees=make_fees([(fee_asset, fee)]), timestamp=t, source=SOURCE,
-        ))
+        out = self.ledger.apply(
+            TradeEvidence(
+                symbol=self.symbol,
+                order_id=order.order_id,
+                client_id=order.client_id,
+                trade_id=str(trade_id),
+                side=order.side,
+                amount=order.amount,
+                price=price,
+                cost=notional,
+                fees=make_fees([(fee_asset, fee)]),
+                timestamp=t,
+                source=SOURCE,
+            )
+        )
         m = self.setup.market
         if fee_asset == m.quote:
             fee_quote = fee
@@ -245,8 +273,22 @@ class Backtest:
             fee_quote = fee * price
         else:
             fee_quote = fee * m.third_asset_price
-        self.fills.append(Fill(t, order.level, order.side, order.role, price, order.amount, fee, fee_asset,
-                               fee_quote, out.realized_delta or ZERO, order.client_id, maker))
+        self.fills.append(
+            Fill(
+                t,
+                order.level,
+                order.side,
+                order.role,
+                price,
+                order.amount,
+                fee,
+                fee_asset,
+                fee_quote,
+                out.realized_delta or ZERO,
+                order.client_id,
+                maker,
+            )
+        )
         if not maker:
             self.counters.taker_fills += 1
         self._terminal = True
@@ -277,11 +319,23 @@ class Backtest:
         self.account.release(order)
         self.counters.canceled += 1
         self._terminal = True
-        self.ledger.apply(OrderEvidence(
-            symbol=self.symbol, order_id=order.order_id, client_id=order.client_id, status=OrderStatus.CANCELED,
-            side=order.side, amount=order.amount, price=order.price, filled=ZERO, cost=ZERO, fees=(),
-            timestamp=t, event_id=f"cancel:{order.order_id}", source=SOURCE,
-        ))
+        self.ledger.apply(
+            OrderEvidence(
+                symbol=self.symbol,
+                order_id=order.order_id,
+                client_id=order.client_id,
+                status=OrderStatus.CANCELED,
+                side=order.side,
+                amount=order.amount,
+                price=order.price,
+                filled=ZERO,
+                cost=ZERO,
+                fees=(),
+                timestamp=t,
+                event_id=f"cancel:{order.order_id}",
+                source=SOURCE,
+            )
+        )
         self._refresh(order.level)
 
     def _place(self, action: Place, p: int, price: Decimal, t: int) -> None:
@@ -299,15 +353,40 @@ class Backtest:
         order_id = str(self._next_order_id)
         self._next_order_id += 1
         self._seq += 1
-        order = RestingOrder(rec.client_id, order_id, action.level, action.side, action.role, action.price, ticks,
-                             action.amount, action.post_only, self._seq, lock_asset, lock_amount, action.price)
+        order = RestingOrder(
+            rec.client_id,
+            order_id,
+            action.level,
+            action.side,
+            action.role,
+            action.price,
+            ticks,
+            action.amount,
+            action.post_only,
+            self._seq,
+            lock_asset,
+            lock_amount,
+            action.price,
+        )
         self.live[rec.client_id] = order
         self.counters.placed += 1
-        self.ledger.apply(OrderEvidence(
-            symbol=self.symbol, order_id=order_id, client_id=rec.client_id, status=OrderStatus.NEW,
-            side=action.side, amount=action.amount, price=action.price, filled=ZERO, cost=ZERO, fees=None,
-            timestamp=t, event_id=f"new:{order_id}", source=SOURCE,
-        ))
+        self.ledger.apply(
+            OrderEvidence(
+                symbol=self.symbol,
+                order_id=order_id,
+                client_id=rec.client_id,
+                status=OrderStatus.NEW,
+                side=action.side,
+                amount=action.amount,
+                price=action.price,
+                filled=ZERO,
+                cost=ZERO,
+                fees=None,
+                timestamp=t,
+                event_id=f"new:{order_id}",
+                source=SOURCE,
+            )
+        )
         self.state = self.state.on_accepted(action.level)
         self._backoff.pop(action.level, None)
         if crosses:
@@ -317,11 +396,23 @@ class Backtest:
 
     def _reject(self, rec: OrderRecord, action: Place, t: int, exc: Refused) -> None:
         # As the engine does: the refusal is evidence the order never existed (R6).
-        self.ledger.apply(OrderEvidence(
-            symbol=self.symbol, order_id=None, client_id=rec.client_id, status=OrderStatus.REJECTED,
-            side=rec.side, amount=rec.amount, price=rec.price, filled=ZERO, cost=ZERO, fees=(),
-            timestamp=t, event_id=f"rejected:{rec.client_id}", source=SOURCE,
-        ))
+        self.ledger.apply(
+            OrderEvidence(
+                symbol=self.symbol,
+                order_id=None,
+                client_id=rec.client_id,
+                status=OrderStatus.REJECTED,
+                side=rec.side,
+                amount=rec.amount,
+                price=rec.price,
+                filled=ZERO,
+                cost=ZERO,
+                fees=(),
+                timestamp=t,
+                event_id=f"rejected:{rec.client_id}",
+                source=SOURCE,
+            )
+        )
         self._terminal = True
         if exc.post_only:
             self.counters.refused_post_only += 1
@@ -346,9 +437,14 @@ class Backtest:
         else:
             live = None
             if bound is not None:
-                live = LiveOrder(client_id=bound.client_id, side=bound.side, role=bound.role,
-                                 price=bound.price or self.setup.grid.level_price(level),
-                                 amount=bound.amount or ZERO, filled=bound.filled)
+                live = LiveOrder(
+                    client_id=bound.client_id,
+                    side=bound.side,
+                    role=bound.role,
+                    price=bound.price or self.setup.grid.level_price(level),
+                    amount=bound.amount or ZERO,
+                    filled=bound.filled,
+                )
             view = self.views[level] = SlotView(level=level, qty=max(state.qty, ZERO), live=live)
             if live is None and is_dust(view.qty, order_price(self.params, self.rules, level + 1), self.rules):
                 self.decide_views.pop(level, None)
@@ -393,7 +489,8 @@ class Backtest:
             if window is None:
                 window = self._windows[centre] = tuple(
                     (level, self._anchor_ticks + level * self._interval_ticks)
-                    for level in window_levels(centre, self.params.buy_window))
+                    for level in window_levels(centre, self.params.buy_window)
+                )
             if window and window[0][1] >= p:  # nearest the centre first: the highest price
                 for level, bt in window:
                     if bt >= p and level not in self.decide_views and bt + 1 < hi:

@@ -54,13 +54,16 @@ def setup_from_config(cfg: Config, ps: PaperSettings | None = None) -> BacktestS
     inst = grid.instrument
     if inst.settle is not None:
         raise ValueError("backtests simulate spot markets; use a symbol like BTC/USDT")
-    rules = MarketRules(amount_step=ps.amount_step, price_step=ps.price_step,
-                        min_amount=ps.min_amount, min_notional=ps.min_notional)
+    rules = MarketRules(
+        amount_step=ps.amount_step, price_step=ps.price_step, min_amount=ps.min_amount, min_notional=ps.min_notional
+    )
     params = params_from_config(cfg)
     check_grid(params, rules)
     if ps.fee_mode == "third" and ps.third_asset in (inst.base, inst.quote):
         raise ValueError("[paper] third_asset must differ from the base and quote assets")
-    market = MarketSetup(inst.base, inst.quote, rules, ps.maker_fee, ps.taker_fee, ps.fee_mode,
-                         ps.third_asset, ps.third_asset_price)
-    return BacktestSetup(grid, params, market, dict(ps.balances), paused=cfg.strategy.paused,
-                         rest_latency_ms=ps.rest_latency_ms)
+    market = MarketSetup(
+        inst.base, inst.quote, rules, ps.maker_fee, ps.taker_fee, ps.fee_mode, ps.third_asset, ps.third_asset_price
+    )
+    return BacktestSetup(
+        grid, params, market, dict(ps.balances), paused=cfg.strategy.paused, rest_latency_ms=ps.rest_latency_ms
+    )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from gridledger.domain.types import Role, Side
 
@@ -83,6 +84,14 @@ def decode(text: object) -> ClientId | None:
     """Decode one of our ids; ``None`` for anything else (foreign ids, typos, noise)."""
     if not isinstance(text, str) or not text.startswith(PREFIX) or not text.isascii():
         return None
+    return _decode_ours(text)
+
+
+# Every message about an order names its id; decoding costs microseconds, so each id is
+# decoded once while its order is active (issue 12). The answer is a pure function of the
+# text and ClientId is immutable, so a shared answer is safe; the bound keeps memory flat.
+@lru_cache(maxsize=4096)
+def _decode_ours(text: str) -> ClientId | None:
     if len(text) > MAX_LEN or not text.isalnum() or text[-1] != _check(text[:-1]):
         return None
     try:

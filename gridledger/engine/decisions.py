@@ -37,11 +37,19 @@ class Decider:
         self.rules: MarketRules | None = None
         self.params: GridParams | None = None
         self.last_plan: tuple[Place | Cancel, ...] | None = None
+        # The last slot views and the ledger (and its version) they were read from: a tick
+        # without new evidence or a new order reuses them (issue 12: most ticks change nothing).
+        self._views: dict[int, SlotView] = {}
+        self._views_of: tuple[object, int] | None = None
 
     def slot_views(self) -> dict[int, SlotView]:
+        ledger = self.sh.ledger
+        key = (ledger, ledger.version)
+        if self._views_of is not None and self._views_of[0] is key[0] and self._views_of[1] == key[1]:
+            return dict(self._views)  # a copy: the caller may keep or change its dict
         views: dict[int, SlotView] = {}
         grid = self.sh.grid
-        for level, slot in self.sh.ledger.slots.items():
+        for level, slot in ledger.slots.items():
             bound = slot.bound
             qty = slot.state.qty
             if bound is None and qty <= 0:
@@ -57,7 +65,8 @@ class Decider:
                     filled=bound.filled,
                 )
             views[level] = SlotView(level=level, qty=max(qty, ZERO), live=live)
-        return views
+        self._views, self._views_of = views, key
+        return dict(views)
 
     def fee_pending_levels(self) -> set[int]:
         """Slots whose last orders' fees are not all known: do not size a sell from them yet."""

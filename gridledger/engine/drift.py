@@ -10,7 +10,8 @@ import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from gridledger.domain.numbers import ZERO, opt_decimal
+from gridledger.domain.numbers import ZERO, fmt, opt_decimal
+from gridledger.engine import events
 from gridledger.engine.shared import Shared
 from gridledger.logs import log_event
 
@@ -77,6 +78,7 @@ class DriftCheck:
             baseline = total - sh.ledger.position
             sh.journal.cursors.position_baseline = baseline
             sh.journal.commit()
+        was_paused = self.paused
         report = DriftReport(base_drift=total - baseline - sh.ledger.position)
         if open_ids is not None:
             live = {r.client_id: r for r in sh.ledger.live_orders()}
@@ -110,5 +112,14 @@ class DriftCheck:
                     base_drift=report.base_drift,
                     missing=",".join(report.missing_on_exchange),
                 )
+        if report != self.report or self.paused != was_paused:
+            sh.events.publish(
+                events.DRIFT,
+                sh.now_ms(),
+                base_drift=fmt(report.base_drift),
+                missing=",".join(report.missing_on_exchange),
+                ok=report.ok,
+                paused=self.paused,
+            )
         self.report = report
         return report

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from gridledger.domain.coid import decode
-from gridledger.domain.numbers import ZERO, InputError
+from gridledger.domain.numbers import ZERO, InputError, fmt
 from gridledger.domain.types import OrderStatus
+from gridledger.engine import events
 from gridledger.engine.evidence_reader import EvidenceReader, dump
 from gridledger.engine.outcome_log import log_outcomes, log_rejected
 from gridledger.engine.resolver import OrderEvent
@@ -31,6 +32,10 @@ class Ingest:
         self.sh = shared
         self.reader = EvidenceReader(shared.ex.id, shared.grid.instrument)
         self.twin_detected: str | None = None  # why we believe another engine trades this grid
+        self._outcomes_published_at = -1e18  # loop clock of the last OUTCOME summary (throttled)
+
+    # The OUTCOME summary at most this often (loop seconds): a burst of duplicates is one event.
+    OUTCOME_EVERY_S = 1.0
 
     def order(self, order: dict[str, Any], source: str) -> list[Outcome]:
         try:
@@ -63,11 +68,61 @@ class Ingest:
             self._check_twin(ev, source)
         outcomes = sh.journal.apply_message(raw, items, source=source, received_at=sh.now_ms())
         log_outcomes(outcomes, items)
+        if sh.events.watched:
+            self._publish(outcomes, items)
         for out in outcomes:
             self._follow_up(out)
             for rel in out.released:
                 self._follow_up(rel)
         return outcomes
+
+    def _publish(self, outcomes: Sequence[Outcome], items: Sequence[Evidence]) -> None:
+        """FILL once per APPLIED fill delta (a duplicate is never APPLIED, so a trade delivered
+        many times is one event); OUTCOME, the counters, at most every OUTCOME_EVERY_S."""
+        sh = self.sh
+        now = sh.now_ms()
+        for out, ev in zip(outcomes, items, strict=False):
+            self._publish_fill(out, ev, now)
+            for rel in out.released:
+                self._publish_fill(rel, None, now)
+        clock = sh.clock()
+        if clock - self._outcomes_published_at >= self.OUTCOME_EVERY_S:
+            self._outcomes_published_at = clock
+            sh.events.publish(events.OUTCOME, now, **{k.lower(): v for k, v in sh.ledger.counts.items()})
+
+    def _publish_fill(self, out: Outcome, ev: Evidence | None, now: int) -> None:
+        if out.kind is not OutcomeKind.APPLIED or (not out.filled_delta and not out.slot_qty_delta):
+            return
+        cid = decode(out.client_id) if out.client_id else None
+        price = fee = fee_asset = None
+        if isinstance(ev, TradeEvidence):
+            price = ev.price
+            if ev.fees:
+                fee_asset, fee = ev.fees[0]
+        elif isinstance(ev, OrderEvidence):
+            # An order update carries cumulative figures: its average price, not this delta's.
+            price = ev.cost / ev.filled if ev.cost and ev.filled else ev.price
+        qty = out.filled_delta or abs(out.slot_qty_delta)
+        self.sh.events.publish(
+            events.FILL,
+            ev.timestamp if ev is not None and ev.timestamp else now,
+            level=out.level,
+            side=cid.side.value if cid else None,
+            role=cid.role.value if cid else None,
+            price=fmt(price),
+            qty=fmt(qty),
+            # The order's fill before and after: filled_delta 0 is a fee or slot correction,
+            # not a trade (notifiers key and skip on these).
+            filled=fmt(out.filled_after),
+            filled_delta=fmt(out.filled_delta),
+            fee=fmt(fee),
+            fee_asset=fee_asset,
+            realized_delta=fmt(out.realized_delta),
+            client_id=out.client_id,
+            order_id=out.order_id,
+            trade_id=out.trade_id,
+            status=out.status_after.value if out.status_after else None,
+        )
 
     def _check_twin(self, ev: Evidence, source: str) -> None:
         """Another engine trading this grid on this account, with its own journal.

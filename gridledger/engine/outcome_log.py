@@ -60,11 +60,18 @@ def log_outcome(out: Outcome, ev: Evidence | None) -> None:
                 level=out.level,
                 warnings="; ".join(out.warnings),
             )
-        elif log.isEnabledFor(logging.DEBUG):
+        else:
+            # A fill is what a trader reads the log for: INFO. Evidence that moved no
+            # quantity (an acknowledgement, a status change) stays at DEBUG.
+            filled = out.filled_after - out.filled_before
+            fill = bool(filled) or bool(out.slot_qty_delta)
+            severity = logging.INFO if fill else logging.DEBUG
+            if not log.isEnabledFor(severity):
+                return
             log_event(
                 log,
-                logging.DEBUG,
-                "evidence applied",
+                severity,
+                "fill" if fill else "evidence applied",
                 client_id=out.client_id,
                 order_id=out.order_id,
                 level=out.level,
@@ -72,7 +79,10 @@ def log_outcome(out: Outcome, ev: Evidence | None) -> None:
                 status=out.status_after.value if out.status_after else None,
                 filled_before=out.filled_before,
                 filled_after=out.filled_after,
+                filled=filled if fill else None,
                 slot_qty_delta=out.slot_qty_delta,
+                realized=out.realized_delta if out.realized_delta else None,
+                source=ev.source if ev is not None else None,
             )
     elif kind is OutcomeKind.DUPLICATE:
         # A REST re-read of known state (reconciliation) is expected; a stream delivering

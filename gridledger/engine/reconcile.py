@@ -16,6 +16,7 @@ from functools import partial
 import ccxt
 
 from gridledger.domain.types import Side
+from gridledger.engine import events
 from gridledger.engine.drift import DriftCheck
 from gridledger.engine.executor import Verdict
 from gridledger.engine.ingest import Ingest
@@ -37,6 +38,7 @@ class Reconciler:
             eng.reconcile_every_s, eng.reconcile_backoff_s, max(eng.reconcile_backoff_max_s, eng.reconcile_backoff_s)
         )
         self.drift = DriftCheck(shared)
+        self.last_reconcile: tuple[int, str] | None = None  # (epoch ms, reason) of the latest start
 
     def request(self, reason: str) -> None:
         """Ask for a reconciliation; the schedule decides when it runs (never back to back)."""
@@ -144,6 +146,8 @@ class Reconciler:
         self.schedule.started()
         sh.stats.reconciles += 1
         log_event(log, logging.INFO, "reconcile", reason=reason, drift_streak=self.schedule.drift_streak)
+        sh.events.publish(events.RECONCILE, sh.now_ms(), reason=reason)
+        self.last_reconcile = (sh.now_ms(), reason)
         result = await sh.caller.retry("fetch_open_orders", lambda: sh.ex.fetch_open_orders(sh.symbol))
         if result.value is None:
             if result.verdict is Verdict.FATAL:

@@ -19,8 +19,10 @@ from typing import Any
 from gridledger.config import Config
 from gridledger.domain.grid import GridSpec
 from gridledger.domain.numbers import opt_decimal
+from gridledger.engine import events
 from gridledger.engine.decisions import Decider
 from gridledger.engine.drift import DriftReport
+from gridledger.engine.events import EventBus
 from gridledger.engine.executor import Caller
 from gridledger.engine.ingest import Ingest
 from gridledger.engine.markets import market_rules
@@ -83,13 +85,14 @@ class GridEngine:
         self.decider = Decider(
             self.sh,
             self.orders,
-            paused=lambda: self.paused,
+            paused=self._paused_now,
             on_price_seen=self.reconciler.check_crossings,
             dry_run=dry_run,
             on_plan=on_plan,
         )
         # The pause switch: no new opening orders; closing sells go on.
-        self.manual_pause = config.strategy.paused
+        self._manual_pause = config.strategy.paused
+        self._published_pause: tuple[str, ...] = ()  # the pause reasons watchers last heard
         self.left_live: list[str] = []  # cancel_on_exit: orders not confirmed ended at shutdown
         self._tasks: list[asyncio.Task[Any]] = []
         self._decider_task: asyncio.Task[None] | None = None
@@ -170,12 +173,47 @@ class GridEngine:
     def ready(self) -> bool:
         return self.sh.ready
 
+    @property
+    def events(self) -> EventBus:
+        """What happened (fills, pauses, drift, reconnects...), for watchers (engine/events.py)."""
+        return self.sh.events
+
     def mark_ready(self) -> None:
         """Decisions may begin: start() calls this after its startup reconciliation; a dry run
         (or a test driving the engine by hand) calls it after its own."""
         self.sh.ready = True
 
     # ------------------------------------------------------------------ pause
+    @property
+    def manual_pause(self) -> bool:
+        """The operator's switch (SIGUSR1/SIGUSR2, the API, ``[strategy] paused``)."""
+        return self._manual_pause
+
+    @manual_pause.setter
+    def manual_pause(self, on: bool) -> None:
+        self._manual_pause = on
+        self.publish_pause_state()
+        self.sh.decide.set()  # a resume may place at once, without waiting for the next price
+
+    def publish_pause_state(self) -> None:
+        """PAUSE (with why) or RESUME when the reasons changed since watchers last heard.
+        Called on every decision and by the switch: the reasons are computed, not tracked,
+        so drift, anomalies and a twin are all covered by the one place that obeys them."""
+        if not self.sh.events.watched:
+            return
+        reasons = tuple(r for r in self.pause_reasons if r != "stopping")
+        if reasons == self._published_pause:
+            return
+        self._published_pause = reasons
+        if reasons:
+            self.sh.events.publish(events.PAUSE, self.sh.now_ms(), reason=", ".join(reasons))
+        else:
+            self.sh.events.publish(events.RESUME, self.sh.now_ms(), reason="")
+
+    def _paused_now(self) -> bool:
+        self.publish_pause_state()
+        return self.paused
+
     @property
     def paused(self) -> bool:
         return bool(self.pause_reasons)
@@ -190,7 +228,7 @@ class GridEngine:
             reasons.append("drift")
         if self.ledger.anomalies:
             reasons.append("anomaly")
-        if self.manual_pause:
+        if self._manual_pause:
             reasons.append("manual")
         if self.sh.stopping:
             reasons.append("stopping")
@@ -253,6 +291,8 @@ class GridEngine:
 
     async def shutdown(self, cancel_open: bool = False) -> None:
         """Stop placing; optionally cancel our open orders; flush the journal."""
+        if not self.sh.stopping:
+            self.sh.events.publish(events.STOP, self.sh.now_ms(), reason="shutdown")
         self.sh.stopping = True
         # Let an order in flight get its answer: cutting a create short would leave an
         # order the ledger cannot account for until it is queried again.

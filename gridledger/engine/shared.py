@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from gridledger.config import Config, EngineConfig
 from gridledger.domain.grid import GridSpec
+from gridledger.engine.events import EventBus
 from gridledger.engine.executor import Caller
 from gridledger.engine.resolver import OrderResolver, ResolverTimings
 from gridledger.exchange.port import ExchangePort
@@ -75,6 +76,7 @@ class Shared:
     last_price: Decimal | None = None
     state: StrategyState = field(default_factory=StrategyState)  # the strategy's memory (retries)
     loop: asyncio.AbstractEventLoop | None = None
+    events: EventBus = field(default_factory=EventBus)  # what happened, for watchers (engine/events.py)
 
     @property
     def symbol(self) -> str:

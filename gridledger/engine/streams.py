@@ -17,6 +17,7 @@ from typing import Any
 import ccxt
 
 from gridledger.domain.numbers import InputError, opt_decimal
+from gridledger.engine import events
 from gridledger.engine.shared import EngineFatal, Shared
 from gridledger.ledger.outcomes import Outcome
 from gridledger.logs import log_event, redact
@@ -72,6 +73,8 @@ class Streams:
                     message=redact(str(exc))[:200],
                     attempt=attempt,
                 )
+                self.sh.events.publish(events.RECONNECT, self.sh.now_ms(), stream=name, attempt=attempt,
+                                       error=type(exc).__name__)
                 # ccxt does not replay what was missed: reconcile by REST after reconnecting.
                 self.request_reconcile("reconnect")
                 await asyncio.sleep(self.backoff_s(attempt))
@@ -105,6 +108,8 @@ class Streams:
                     message=redact(str(exc))[:200],
                     attempt=attempt,
                 )
+                self.sh.events.publish(events.RECONNECT, sh.now_ms(), stream="ticker", attempt=attempt,
+                                       error=type(exc).__name__)
                 await asyncio.sleep(self.backoff_s(attempt))
                 attempt += 1
                 continue

@@ -47,7 +47,7 @@ def add_fees(a: Fees, b: Fees) -> Fees:
     return make_fees((*a, *b))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # not frozen: cheap to build (issue 12); never mutated
 class OrderEvidence:
     """A cumulative order snapshot (stream update or REST answer).
 
@@ -73,7 +73,7 @@ class OrderEvidence:
     source: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # not frozen: cheap to build (issue 12); never mutated
 class TradeEvidence:
     """One fill of one order (incremental).
 

@@ -48,6 +48,11 @@ class _Foreign(Enum):
 
 _FOREIGN = _Foreign.ORDER
 
+# A ledger that nobody persists (no journal, nobody taking its changes) folds and evicts its
+# finished orders itself every this many pieces of evidence, exactly as a journal's commit
+# would: without it every apply refolds every order a slot ever had (quadratic, issue 12).
+AUTO_FLUSH_EVERY = 100
+
 
 class Ledger:
     def __init__(self, grid: GridSpec, archive: Archive | None = None) -> None:
@@ -59,6 +64,10 @@ class Ledger:
             quote_asset=grid.instrument.settle or grid.instrument.quote,
         )
         self._st = LedgerState(terms, archive if archive is not None else MemoryArchive())
+        # Self-persisting while it owns its MemoryArchive and nobody else takes its changes.
+        self._auto_flush = archive is None
+        self._since_flush = 0
+        self._version = 0  # see ``version``
         self.counts: Counter[str] = Counter({k.value: 0 for k in OutcomeKind})
         self._parking = Parking(grid.account, self.counts)  # evidence not placeable yet, foreign keys
 
@@ -71,6 +80,7 @@ class Ledger:
     @archive.setter
     def archive(self, archive: Archive) -> None:
         self._st.archive = archive
+        self._auto_flush = False  # a journal (or another owner) persists it from now on
 
     @property
     def slots(self) -> dict[int, Slot]:
@@ -114,6 +124,14 @@ class Ledger:
     def ram_orders(self) -> int:
         return len(self._st.orders)
 
+    @property
+    def version(self) -> int:
+        """Grows whenever slots or order records may have changed (evidence, a new order, a
+        restore): a reader that derives something from them (the engine's slot views) can
+        keep its result while this stays the same. Folding finished orders into checkpoints
+        does not count: it changes no slot's state and no live order."""
+        return self._version
+
     # ------------------------------------------------------------------ intents
     def new_order(self, level: int, side: Side, role: Role, amount: Decimal, price: Decimal) -> OrderRecord:
         """Allocate the next generation of a slot and record the order before it is sent (R7).
@@ -133,6 +151,7 @@ class Ledger:
             price=price,
         )
         slot.next_gen += 1
+        self._version += 1
         self._st.adopt(rec, slot)
         self._st.dirty_slots.add(level)
         return rec
@@ -140,6 +159,7 @@ class Ledger:
     # ------------------------------------------------------------------ evidence
     @exact
     def apply(self, ev: Evidence) -> Outcome:
+        self._version += 1  # before anything: even a rejected piece may have linked an id
         try:
             out = self._apply(ev)
         except InputError as exc:
@@ -154,6 +174,10 @@ class Ledger:
         waiting = self._parking.waiting
         if waiting and out.order_id in waiting and out.order_id in self._st.by_order_id:
             out = replace(out, released=out.released + self._release_parked())
+        if self._auto_flush:
+            self._since_flush += 1
+            if self._since_flush >= AUTO_FLUSH_EVERY:
+                self._flush_self()
         return out
 
     def apply_all(self, items: Iterable[Evidence]) -> list[Outcome]:
@@ -254,9 +278,15 @@ class Ledger:
         return cleared
 
     # ------------------------------------------------------------------ persistence
-    @exact  # folds finished orders into checkpoints: slot arithmetic (R5)
     def take_changes(self) -> ChangeSet:
-        """Everything to write in the next transaction; folds finished orders into checkpoints."""
+        """Everything to write in the next transaction; folds finished orders into checkpoints.
+
+        The caller persists the ledger from now on: it no longer flushes itself."""
+        self._auto_flush = False
+        return self._take_changes()
+
+    @exact  # folds finished orders into checkpoints: slot arithmetic (R5)
+    def _take_changes(self) -> ChangeSet:
         orders, slots, evict = self._st.take()
         keys, parked_add, parked_done = self._parking.take_changes()
         changes = ChangeSet(
@@ -277,10 +307,19 @@ class Ledger:
 
     def flush_to_memory(self) -> None:
         """For a ledger on a MemoryArchive: write and evict in one step."""
-        changes = self.take_changes()
+        changes = self._take_changes()
         if isinstance(self.archive, MemoryArchive):
             self.archive.write(changes)
         self.committed(changes)
+
+    def _flush_self(self) -> None:
+        self._since_flush = 0
+        self.flush_to_memory()
+
+    @property
+    def auto_flush(self) -> bool:
+        """Whether this ledger folds and evicts finished orders by itself (no journal)."""
+        return self._auto_flush
 
     @exact
     def restore(
@@ -293,6 +332,7 @@ class Ledger:
     ) -> None:
         """Load the persisted state: slot checkpoints, unfolded orders, parked evidence and
         the anomalies no reconciliation has cleared yet (R4)."""
+        self._version += 1
         self._st.anomalies = list(anomalies)
         self._st.anomalies_dirty = False
         self._st.restore(slots, orders)

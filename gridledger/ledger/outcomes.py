@@ -20,7 +20,10 @@ class OutcomeKind(str, Enum):
     REJECTED = "REJECTED"  # malformed, wrong symbol, impossible; state untouched
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass's __init__ goes through object.__setattr__ once per field,
+# and an outcome is built for every piece of evidence (issue 12). Nothing mutates one after
+# it is returned; unsafe_hash keeps outcomes hashable as they were.
+@dataclass(slots=True, unsafe_hash=True)
 class Outcome:
     kind: OutcomeKind
     reason: str = ""

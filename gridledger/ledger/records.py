@@ -58,7 +58,7 @@ SnapshotRank = tuple[Decimal, bool, int, Decimal, Fees]
 new_named = tuple.__new__
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # not frozen: cheap to build (issue 12); never mutated
 class TradeRec:
     amount: Decimal
     price: Decimal
@@ -100,6 +100,9 @@ class OrderRecord:
     # themselves).
     _effective: Effective | None = field(default=None, repr=False)
     _status: OrderStatus | None = field(default=None, repr=False)
+    # Whether _status is terminal, computed with it: slots ask it of every order on every
+    # tick (Slot.bound), and OrderStatus.terminal costs an Enum hash and a dict lookup.
+    _terminal: bool = field(default=False, repr=False)
 
     def changed(self) -> None:
         self._effective = None
@@ -140,6 +143,7 @@ class OrderRecord:
         else:
             status = reported
         self._status = status
+        self._terminal = status is not None and status.terminal
         self._effective = effective
         return effective
 
@@ -168,12 +172,15 @@ class OrderRecord:
 
     @property
     def terminal(self) -> bool:
-        status = self.status
-        return status is not None and status.terminal
+        if self._effective is None:
+            self._derive()
+        return self._terminal
 
     @property
     def live(self) -> bool:
-        return not self.terminal
+        if self._effective is None:
+            self._derive()
+        return not self._terminal
 
     @property
     def trade_gap(self) -> Decimal:

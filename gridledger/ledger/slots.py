@@ -30,7 +30,8 @@ _DIV = Context(prec=200, rounding=ROUND_HALF_EVEN, Emax=100_000, Emin=-100_000)
 _SHARE_QUANTUM = Decimal("1e-18")
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen (cheap to build on every fold, issue 12); a SlotState is never mutated, only replaced.
+@dataclass(slots=True, unsafe_hash=True)
 class SlotState:
     """Inventory of one grid level.
 

@@ -7,6 +7,7 @@ from decimal import Decimal, localcontext
 
 import ccxt
 
+from gridledger.backtest.feeguard import check_fee_step
 from gridledger.domain.numbers import ZERO, InputError, opt_decimal
 from gridledger.domain.types import Role
 from gridledger.engine.markets import MarketError, fee_rates
@@ -73,6 +74,12 @@ async def preflight(engine: GridEngine) -> PreflightReport:
         raise PreflightError("fee rate unknown: the market gives no maker fee")
     lines.append(f"fees: maker {maker}, taker {taker}")
     price = await _current_price(engine)
+    fee_check = check_fee_step(engine.params, maker, taker if taker is not None else maker, price)
+    if not fee_check.ok:
+        if not engine.config.strategy.allow_step_below_fee:
+            raise PreflightError(f"{fee_check.message()}; widen [grid] interval, or set [strategy] "
+                                 "allow_step_below_fee = true to run it anyway")
+        lines.append(f"warning: {fee_check.message()} (allowed by [strategy] allow_step_below_fee)")
     buys = _check_window(engine, price, maker, taker)
     lines.append(f"price {price}: the buy window would place {len(buys)} buys, "
                  f"{', '.join(f'{b.amount} at {b.price}' for b in buys) or 'none'}")

@@ -6,8 +6,10 @@ import asyncio
 import signal
 import tempfile
 import time
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import ccxt
 from rich.console import Console
@@ -15,6 +17,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from gridledger.config import Config
+
+if TYPE_CHECKING:
+    from gridledger.api.server import ApiServer
+from gridledger.display import human, quote
 from gridledger.domain.numbers import fmt
 from gridledger.engine.runtime import EngineFatal, GridEngine
 from gridledger.ledger.ledger import Ledger
@@ -61,9 +67,13 @@ def print_plan(console: Console, decision: Decision) -> None:
 
 def _status(engine: GridEngine, price: Decimal) -> str:
     led = engine.ledger
+    # Quote amounts at the market's precision (its price step): realized PnL is a sum of
+    # quotients and would otherwise print 18 digits. The time is ISO 8601 UTC, as in the logs.
+    step = engine.rules.price_step if engine.rules is not None else None
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     return (
-        f"{time.strftime('%H:%M:%S')} {engine.symbol} {fmt(price)}  position {fmt(led.position)}  "
-        f"live orders {len(led.live_orders())}  realized {fmt(led.realized_pnl)}  "
+        f"{now} {engine.symbol} {quote(price, step)}  position {human(led.position)}  "
+        f"live orders {len(led.live_orders())}  realized {quote(led.realized_pnl, step)}  "
         f"applied {led.counts['APPLIED']} dup {led.counts['DUPLICATE']} rejected {led.counts['REJECTED']}"
         f"{'  PAUSED (' + ', '.join(engine.pause_reasons) + ')' if engine.paused else ''}"
     )
@@ -103,6 +113,7 @@ async def run_live(
             scratch.cleanup()
         raise
     last_status = [0.0]
+    api: ApiServer | None = None
 
     def on_tick(price: Decimal, now_ms: int) -> None:
         if time.monotonic() - last_status[0] >= settings.status_every_s:
@@ -169,6 +180,31 @@ async def run_live(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        if cfg.api.port is not None:
+            from gridledger.api.auth import ApiSetupError, resolve_token
+            from gridledger.api.server import ApiServer
+
+            try:
+                api = ApiServer(cfg.api, resolve_token(cfg.api), on_stop=stop.set)
+                await api.start()
+            except (ApiSetupError, OSError) as exc:  # one line, exit 2 (the CLI checked it first)
+                why = exc.strerror or str(exc) if isinstance(exc, OSError) else str(exc)
+                console.print(escape(f"error: api: cannot serve on {cfg.api.host}:{cfg.api.port} ({why})"))
+                return 2
+            api.attach(engine)
+            console.print(f"  dashboard and API on {api.url}")
+        notifier = None
+        if cfg.notify is not None:  # [notify]: fills, pauses, drift... through apprise, off the engine's path
+            from gridledger.notify import NotifyError, build_notifier, watch_engine
+
+            try:
+                notifier = build_notifier(cfg.notify, grid_id=cfg.grid.id, symbol=cfg.grid.symbol,
+                                          now_ms=exchange.milliseconds)
+            except NotifyError as exc:
+                console.print(escape(f"error: {exc}"))
+                return 2
+            watch_engine(notifier, engine)
+            console.print(f"  notifications: {', '.join(cfg.notify.kinds)} (URLs from ${cfg.notify.urls_env})")
 
         def pause(on: bool) -> None:
             engine.manual_pause = on
@@ -181,7 +217,13 @@ async def run_live(
             f"{'cancels our open orders' if cfg.engine.cancel_on_exit else 'leaves open orders'}"
             " and flushes the journal"
         )
-        await engine.run(stop)
+        try:
+            await engine.run(stop)
+        finally:
+            if api is not None:
+                await api.stop()
+            if notifier is not None:  # the stop message goes out; a dead endpoint gets timeout_s
+                await notifier.aclose(cfg.notify.timeout_s if cfg.notify is not None else 1.0)
         console.print("stopped. " + _status(engine, engine.last_price or Decimal(0)))
         return EXIT_ORDERS_LEFT_LIVE if _report_left_live(console, engine, settings) else 0
     except EngineFatal as exc:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gridledger.config import ConfigError, _describe
-from gridledger.config_types import flt, integer, text
+from gridledger.config_types import float_range, int_range, text_shape
 from gridledger.venues.registry import live_exchange_ids, venue_for_exchange
 
 
@@ -16,7 +16,9 @@ def supported() -> tuple[str, ...]:
     return live_exchange_ids()
 
 
-_EnvName = text(r"[A-Za-z_][A-Za-z0-9_]{0,127}", "an environment variable name like GRIDLEDGER_API_KEY", 128)
+_EnvName: TypeAlias = Annotated[
+    str, text_shape(r"[A-Za-z_][A-Za-z0-9_]{0,127}", "an environment variable name like GRIDLEDGER_API_KEY", 128)
+]
 
 
 class ExchangeSettings(BaseModel):
@@ -28,14 +30,18 @@ class ExchangeSettings(BaseModel):
     api_key_env: _EnvName = "GRIDLEDGER_API_KEY"
     secret_env: _EnvName = "GRIDLEDGER_API_SECRET"
     password_env: _EnvName = "GRIDLEDGER_API_PASSWORD"
-    journal: text(r"[^\x00]{1,4096}", "a file path", 4096) | None = None  # default: ./gridledger-<grid id>.db
+    journal: Annotated[str, text_shape(r"[^\x00]{1,4096}", "a file path", 4096)] | None = (
+        None  # default: ./gridledger-<grid id>.db
+    )
     # Point every REST and WebSocket URL of a Binance-style venue at this host (paths kept):
     # for a local test server or a proxy. Leave unset for the real venue.
     endpoint: str | None = None
-    timeout_ms: integer(100, 600_000, "ms") = 10_000
-    keep_alive_ms: integer(1000, 600_000, "ms") = 30_000  # ccxt ping interval: a dead socket is noticed in ~2x this
+    timeout_ms: Annotated[int, int_range(100, 600_000, "ms")] = 10_000
+    keep_alive_ms: Annotated[int, int_range(1000, 600_000, "ms")] = (
+        30_000  # ccxt ping interval: a dead socket is noticed in ~2x this
+    )
     options: dict[str, Any] = Field(default_factory=dict)  # passed to ccxt as exchange options
-    status_every_s: flt(1, 86_400, "s") = 60.0
+    status_every_s: Annotated[float, float_range(1, 86_400, "s")] = 60.0
 
     @field_validator("id")
     @classmethod

@@ -1,7 +1,7 @@
 """Market data in: Binance kline and aggTrades files, ccxt-style OHLCV CSV, trades CSV.
 
 ``load_market_data(path, price_step)`` returns a columnar :class:`MarketData` (numpy arrays,
-prices as integer ticks of the price step); ``generate_candles`` writes synthetic candles.
+prices as integer ticks of the price step) (generated candles for tests and benchmarks: ``gridledger.testkit.candles``).
 """
 
 from gridledger.marketdata.reader import load_market_data

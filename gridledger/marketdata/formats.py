@@ -32,10 +32,30 @@ class Format:
         return n in (self.widths or (len(self.columns),))
 
 
-KLINE_COLUMNS = ("open_time", "open", "high", "low", "close", "volume", "close_time", "quote_volume",
-                 "count", "taker_buy_volume", "taker_buy_quote_volume", "ignore")
-AGG_COLUMNS = ("agg_trade_id", "price", "quantity", "first_trade_id", "last_trade_id", "transact_time",
-               "is_buyer_maker", "is_best_match")
+KLINE_COLUMNS = (
+    "open_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "close_time",
+    "quote_volume",
+    "count",
+    "taker_buy_volume",
+    "taker_buy_quote_volume",
+    "ignore",
+)
+AGG_COLUMNS = (
+    "agg_trade_id",
+    "price",
+    "quantity",
+    "first_trade_id",
+    "last_trade_id",
+    "transact_time",
+    "is_buyer_maker",
+    "is_best_match",
+)
 
 BINANCE_KLINES = Format("binance-klines", "candles", KLINE_COLUMNS, 0, (1, 2, 3, 4), 5, close_time=6)
 BINANCE_AGGTRADES = Format("binance-aggtrades", "trades", AGG_COLUMNS, 5, (1,), 2, widths=(7, 8))
@@ -54,8 +74,10 @@ _HEADERS = {
     AGG_COLUMNS[:7]: BINANCE_AGGTRADES,
 }
 
-KNOWN = ("Binance klines (12 columns, no header), Binance aggTrades (7 or 8 columns, no header), "
-         "timestamp,open,high,low,close,volume (ccxt OHLCV) or timestamp_ms,price,amount (trades)")
+KNOWN = (
+    "Binance klines (12 columns, no header), Binance aggTrades (7 or 8 columns, no header), "
+    "timestamp,open,high,low,close,volume (ccxt OHLCV) or timestamp_ms,price,amount (trades)"
+)
 
 
 def _numeric(cell: str) -> bool:

@@ -15,6 +15,7 @@ decides a price.
 
 from __future__ import annotations
 
+import functools
 import io
 import zipfile
 from collections.abc import Callable, Iterator
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gridledger.marketdata.cache import is_cache, load_cache
 from gridledger.marketdata.formats import Format, detect
 from gridledger.marketdata.series import MAX_INTERVAL_MS, MIN_INTERVAL_MS, DataError, MarketData, _gaps, interval_name
 
@@ -50,10 +52,14 @@ def _text_lines(path: Path) -> Iterator[str]:
         yield from _decode(handle, path)
 
 
+def _cell_at(cell: Callable[[int, int], str], i: int, col: int) -> str:
+    return cell(i, col)
+
+
 def _decode(handle: io.TextIOBase, path: Path) -> Iterator[str]:
     line = 0
     try:
-        for line, text in enumerate(handle, 1):
+        for line, text in enumerate(handle, 1):  # noqa: B007 - the except names the line it failed after
             yield text.rstrip("\r\n")
     except UnicodeDecodeError:
         raise DataError(f"{path}:{line + 1}: not UTF-8 text") from None
@@ -63,8 +69,9 @@ def _cell_error(path: Path, line: int, fmt: Format, col: int, problem: str, valu
     return DataError(f"{path}:{line}: column {col + 1} ({fmt.columns[col]}): {problem}: {value.strip()[:40]!r}")
 
 
-def _ticks(values: np.ndarray, step: Decimal, path: Path, lines: np.ndarray, fmt: Format, col: int,
-           cell: "Callable[[int], str]") -> np.ndarray:
+def _ticks(
+    values: np.ndarray, step: Decimal, path: Path, lines: np.ndarray, fmt: Format, col: int, cell: Callable[[int], str]
+) -> np.ndarray:
     bad = np.flatnonzero(values <= 0)
     if bad.size:
         i = int(bad[0])
@@ -76,8 +83,8 @@ def _ticks(values: np.ndarray, step: Decimal, path: Path, lines: np.ndarray, fmt
         raise _cell_error(path, int(lines[i]), fmt, col, f"too many price steps of {step}", cell(i))
     ticks = np.rint(scaled)
     off = np.flatnonzero(np.abs(scaled - ticks) > 1e-6)
-    for i in off:  # off the step grid: round the text exactly, half to even (as the paper venue does)
-        exact = (Decimal(cell(int(i)).strip()) / step).to_integral_value(rounding=ROUND_HALF_EVEN)
+    for i in off.tolist():  # off the step grid: round the text exactly, half to even (as the paper venue does)
+        exact = (Decimal(cell(i).strip()) / step).to_integral_value(rounding=ROUND_HALF_EVEN)
         ticks[i] = float(exact)
     out = ticks.astype(np.int64)
     np.maximum(out, 1, out=out)  # a price below half a step is one step, never zero
@@ -107,13 +114,19 @@ class _Columns:
         self.close_time = np.empty(capacity, dtype=np.int64) if fmt.close_time is not None else None
         self.lines = np.empty(capacity, dtype=np.int32)  # line numbers, for messages only
 
-    def put(self, ts: np.ndarray, prices: list[np.ndarray], volume: np.ndarray, close_time: np.ndarray | None,
-            lines: np.ndarray) -> None:
+    def put(
+        self,
+        ts: np.ndarray,
+        prices: list[np.ndarray],
+        volume: np.ndarray,
+        close_time: np.ndarray | None,
+        lines: np.ndarray,
+    ) -> None:
         lo, hi = self.n, self.n + ts.shape[0]
         if any(int(p.max()) > _INT32_MAX for p in prices) and self.prices[0].dtype != np.int64:
             self.prices = [a.astype(np.int64) for a in self.prices]
         self.ts[lo:hi] = ts
-        for column, values in zip(self.prices, prices):
+        for column, values in zip(self.prices, prices, strict=True):
             column[lo:hi] = values
         self.volume[lo:hi] = volume
         if self.close_time is not None and close_time is not None:
@@ -154,8 +167,9 @@ def _block(rows: list[str], lines: np.ndarray, fmt: Format, step: Decimal, path:
         if not all(fmt.accepts(w) for w in widths):
             raise _explain(rows, lines, fmt, path)
     try:
-        table = np.loadtxt(rows, delimiter=",", dtype=np.float64, usecols=used if fmt.widths else None,
-                           comments=None, ndmin=2)
+        table = np.loadtxt(
+            rows, delimiter=",", dtype=np.float64, usecols=used if fmt.widths else None, comments=None, ndmin=2
+        )
     except ValueError:
         raise _explain(rows, lines, fmt, path) from None
     if table.shape[1] != (len(used) if fmt.widths else len(fmt.columns)):
@@ -182,7 +196,9 @@ def _block(rows: list[str], lines: np.ndarray, fmt: Format, step: Decimal, path:
         return _millis(values.astype(np.int64))
 
     ts = stamps(fmt.ts)
-    prices = [_ticks(column(c), step, path, lines, fmt, c, lambda i, c=c: cell(i, c)) for c in fmt.prices]
+    prices = [
+        _ticks(column(c), step, path, lines, fmt, c, functools.partial(_cell_at, cell, col=c)) for c in fmt.prices
+    ]
     volume = column(fmt.volume).copy()  # a copy: a view would keep the block's whole table alive
     neg = np.flatnonzero(volume < 0)
     if neg.size:
@@ -194,8 +210,10 @@ def _block(rows: list[str], lines: np.ndarray, fmt: Format, step: Decimal, path:
         if bad.size:
             i = int(bad[0])
             o_, h_, l_, c_ = (cell(i, k).strip() for k in fmt.prices)
-            raise DataError(f"{path}:{int(lines[i])}: columns high/low: high {h_} and low {l_} do not bound "
-                            f"open {o_} and close {c_}")
+            raise DataError(
+                f"{path}:{int(lines[i])}: columns high/low: high {h_} and low {l_} do not bound "
+                f"open {o_} and close {c_}"
+            )
     close_time = stamps(fmt.close_time) if fmt.close_time is not None else None
     out.put(ts, prices, volume, close_time, lines)
 
@@ -223,8 +241,10 @@ def _infer_interval(ts: np.ndarray, close_time: np.ndarray | None, lines: np.nda
         bad = np.flatnonzero(spans != interval)
         if bad.size:
             i = int(bad[0])
-            raise DataError(f"{path}:{int(lines[i])}: column 7 (close_time): the candle spans {int(spans[i])} ms, "
-                            f"the first one {interval} ms")
+            raise DataError(
+                f"{path}:{int(lines[i])}: column 7 (close_time): the candle spans {int(spans[i])} ms, "
+                f"the first one {interval} ms"
+            )
     elif ts.size < 2:
         raise DataError(f"{path}: one candle only: the candle interval cannot be inferred")
     else:
@@ -244,8 +264,10 @@ def load_market_data(path: str | Path, price_step: Decimal) -> MarketData:
     fine). Raises :class:`DataError` (a ``ValueError``) with file, line and column.
     """
     path = Path(path)
+    if is_cache(path):  # a folder written by `gridledger data import` / `data fetch`
+        return load_cache(path, price_step)
     if path.is_dir():
-        raise DataError(f"{path}: is a directory, not a data file")
+        raise DataError(f"{path}: is a directory, not a data file or a gridledger cache")
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     if price_step <= 0:
@@ -287,8 +309,10 @@ def load_market_data(path: str | Path, price_step: Decimal) -> MarketData:
         back = np.flatnonzero(diffs < 0)
         if back.size:
             i = int(back[0]) + 1
-            raise DataError(f"{path}:{int(lines[i])}: column {fmt.ts + 1} ({fmt.columns[fmt.ts]}): "
-                            f"time goes backwards ({int(ts[i])} < {int(ts[i - 1])})")
+            raise DataError(
+                f"{path}:{int(lines[i])}: column {fmt.ts + 1} ({fmt.columns[fmt.ts]}): "
+                f"time goes backwards ({int(ts[i])} < {int(ts[i - 1])})"
+            )
         p = prices[0]
         return MarketData("trades", str(path), fmt.name, price_step, ts, p, p, p, p, volume, 0)
     # Repeats and steps back first: they would otherwise pass for a tiny interval.
@@ -300,8 +324,11 @@ def load_market_data(path: str | Path, price_step: Decimal) -> MarketData:
         i = int(short[0]) + 1
         what = "repeats" if diffs[i - 1] == 0 else ("goes backwards" if diffs[i - 1] < 0 else "overlaps")
         within = f" (interval {interval_name(interval)})" if interval else ""
-        raise DataError(f"{path}:{int(lines[i])}: column {fmt.ts + 1} ({fmt.columns[fmt.ts]}): the candle at "
-                        f"{int(ts[i])} {what} the previous one at {int(ts[i - 1])}{within}")
+        raise DataError(
+            f"{path}:{int(lines[i])}: column {fmt.ts + 1} ({fmt.columns[fmt.ts]}): the candle at "
+            f"{int(ts[i])} {what} the previous one at {int(ts[i - 1])}{within}"
+        )
     o, h, lo, c = prices
-    return MarketData("candles", str(path), fmt.name, price_step, ts, o, h, lo, c, volume, interval,
-                      _gaps(ts, interval))
+    return MarketData(
+        "candles", str(path), fmt.name, price_step, ts, o, h, lo, c, volume, interval, _gaps(ts, interval)
+    )

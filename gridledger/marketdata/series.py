@@ -12,7 +12,7 @@ Timestamps are ``int64`` milliseconds since the epoch (a candle's open time, a t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import numpy as np
@@ -26,7 +26,7 @@ class DataError(ValueError):
 
 
 def iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat().replace("+00:00", "Z")
 
 
 def interval_name(ms: int) -> str:
@@ -48,8 +48,10 @@ class Gaps:
     def describe(self) -> str:
         if not self.count:
             return "no gaps"
-        return (f"{self.count} gaps ({self.missing} candles missing), the largest "
-                f"{interval_name(self.largest_ms)} before {iso(self.largest_at_ms or 0)}")
+        return (
+            f"{self.count} gaps ({self.missing} candles missing), the largest "
+            f"{interval_name(self.largest_ms)} before {iso(self.largest_at_ms or 0)}"
+        )
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -89,23 +91,38 @@ class MarketData:
         """The exact price of ``ticks`` steps."""
         return Decimal(int(ticks)) * self.price_step
 
-    def slice_time(self, from_ms: int | None, to_ms: int | None) -> "MarketData":
+    def slice_time(self, from_ms: int | None, to_ms: int | None) -> MarketData:
         """Rows with ``from_ms <= ts < to_ms`` (views, no copy)."""
         lo = 0 if from_ms is None else int(np.searchsorted(self.ts_ms, from_ms, side="left"))
         hi = len(self) if to_ms is None else int(np.searchsorted(self.ts_ms, to_ms, side="left"))
         if hi <= lo:
-            raise DataError(f"{self.source}: no {self.kind} between {iso(from_ms or self.start_ms)} and "
-                            f"{iso(to_ms or self.end_ms)} (the data covers {iso(self.start_ms)} to {iso(self.end_ms)})")
+            raise DataError(
+                f"{self.source}: no {self.kind} between {iso(from_ms or self.start_ms)} and "
+                f"{iso(to_ms or self.end_ms)} (the data covers {iso(self.start_ms)} to {iso(self.end_ms)})"
+            )
         gaps = _gaps(self.ts_ms[lo:hi], self.interval_ms) if self.kind == "candles" else Gaps()
-        return MarketData(self.kind, self.source, self.fmt, self.price_step, self.ts_ms[lo:hi],
-                          self.open[lo:hi], self.high[lo:hi], self.low[lo:hi], self.close[lo:hi],
-                          self.volume[lo:hi], self.interval_ms, gaps)
+        return MarketData(
+            self.kind,
+            self.source,
+            self.fmt,
+            self.price_step,
+            self.ts_ms[lo:hi],
+            self.open[lo:hi],
+            self.high[lo:hi],
+            self.low[lo:hi],
+            self.close[lo:hi],
+            self.volume[lo:hi],
+            self.interval_ms,
+            gaps,
+        )
 
     def describe(self) -> str:
         n = len(self)
         if self.kind == "candles":
-            return (f"{n:,} {interval_name(self.interval_ms)} candles ({self.fmt}) from {iso(self.start_ms)} "
-                    f"to {iso(self.end_ms)}, {self.gaps.describe()}")
+            return (
+                f"{n:,} {interval_name(self.interval_ms)} candles ({self.fmt}) from {iso(self.start_ms)} "
+                f"to {iso(self.end_ms)}, {self.gaps.describe()}"
+            )
         what = "" if self.fmt == "trades" else f" ({self.fmt})"
         return f"{n:,} trades{what} from {iso(self.start_ms)} to {iso(int(self.ts_ms[-1]))}"
 

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from gridledger.display import grid_quote_step, places
 from gridledger.domain.numbers import fmt
 from gridledger.paper.session import PaperResult
 
@@ -21,7 +22,10 @@ def _q(text: str | None, places: int = 8) -> str:
     return f"{value:.{places}f}".rstrip("0").rstrip(".") if value else "0"
 
 
-def report_json(result: PaperResult, *, seed: int, chaos: bool, duration: str) -> dict[str, Any]:
+def report_json(result: PaperResult, *, seed: int, chaos: bool, duration: str,
+                figures: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``figures``: the fields over time a backtest reports too (return, max drawdown,
+    buy-and-hold; ``gridledger.backtest.paper_series``), when the session's series is known."""
     s = result.state
     return {
         "symbol": s["symbol"],
@@ -36,6 +40,8 @@ def report_json(result: PaperResult, *, seed: int, chaos: bool, duration: str) -
         "position": s["position"],
         "realized_pnl": s["realized_pnl"],
         "unrealized_pnl": fmt(result.unrealized_pnl),
+        "total_pnl": fmt(Decimal(s["realized_pnl"]) + result.unrealized_pnl),
+        **(figures or {}),
         "fees": s["fees"],
         "round_trips": s["round_trips"],
         "levels": s["slots"],
@@ -63,12 +69,15 @@ def print_report(console: Console, doc: dict[str, Any]) -> None:
     summary = Table(show_header=False, box=None, pad_edge=False)
     summary.add_column(style="bold")
     summary.add_column(justify="right")
-    fees = ", ".join(f"{_q(v)} {a}" for a, v in doc["fees"].items()) or "none"
+    qp = _quote_places(doc)  # quote amounts at the market's precision
+    quote_asset = doc["symbol"].split("/")[1].split(":")[0]
+    fees = ", ".join(f"{_q(v, qp if a == quote_asset else 8)} {a}" for a, v in doc["fees"].items()) or "none"
     for label, value in (
-        ("last price", _q(doc["last_price"], 2)),
+        ("last price", _q(doc["last_price"], qp)),
         ("position", _q(doc["position"])),
-        ("realized PnL", _q(doc["realized_pnl"], 4)),
-        ("unrealized PnL", _q(doc["unrealized_pnl"], 4)),
+        ("realized PnL", _q(doc["realized_pnl"], qp)),
+        ("unrealized PnL", _q(doc["unrealized_pnl"], qp)),
+        *_figures_rows(doc),
         ("fees", fees),
         ("round trips", str(doc["round_trips"])),
     ):
@@ -80,10 +89,10 @@ def print_report(console: Console, doc: dict[str, Any]) -> None:
     for lv in doc["levels"]:
         levels.add_row(
             str(lv["level"]),
-            _q(lv["price"], 2),
+            _q(lv["price"], qp),
             _q(lv["qty"]),
-            _q(lv["cost"], 4),
-            _q(lv["realized_pnl"], 4),
+            _q(lv["cost"], qp),
+            _q(lv["realized_pnl"], qp),
             str(lv["round_trips"]),
             lv["status"],
         )
@@ -110,6 +119,29 @@ def print_report(console: Console, doc: dict[str, Any]) -> None:
         console.print("[bold red]ledger vs exchange: MISMATCH[/]")
         for d in gt["differences"]:
             console.print(f"  [red]{escape(str(d))}[/]")
+
+
+def _quote_places(doc: dict[str, Any]) -> int:
+    """The market's quote precision: the JSON's ``price_step`` when it has one, else the finest
+    of the prices it reports (they sit on the market's tick), at least 2 places."""
+    if doc.get("price_step"):
+        return places(Decimal(doc["price_step"])) or 0
+    step = grid_quote_step(doc.get("last_price"), None)
+    for lv in doc["levels"]:
+        step = min(step, grid_quote_step(lv["price"], None))
+    return places(step) or 2
+
+
+def _figures_rows(doc: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = [("total PnL", _q(doc["total_pnl"], _quote_places(doc)))] if "total_pnl" in doc else []
+    if doc.get("max_drawdown"):
+        roc, dd, bh = doc["return_on_capital_pct"], doc["max_drawdown"], doc["buy_and_hold"]
+        rows += [
+            ("return on capital", f"{roc} % of {doc['capital_at_start']}" if roc is not None else "n/a"),
+            ("max drawdown", dd["value"] + (f" at {dd['at']} (peak {dd['peak_at']})" if dd["at"] else "")),
+            ("buy and hold", f"{bh['return_pct']} % ({bh['pnl_on_capital']} on the capital)"),
+        ]
+    return rows
 
 
 def duplicates_line(dup: dict[str, int]) -> str:

@@ -33,6 +33,9 @@ class PaperResult:
     notes: list[str] = field(default_factory=list)
     # True when the session had finished before this run: the result is the stored one.
     already_finished: bool = False
+    # The venue's fills (SimTrade) as this run ended, for the report's figures over time and
+    # the plot; not stored (a finished session's stored result has none).
+    trades: list[Any] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

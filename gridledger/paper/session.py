@@ -22,22 +22,24 @@ import json
 import random
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from gridledger.config import Config
 from gridledger.domain.numbers import ZERO
 from gridledger.engine.runtime import EngineStats, GridEngine
-from gridledger.exchange.sim.clock import run_virtual
-from gridledger.exchange.sim.exchange import SimConfig, SimExchange
+from gridledger.exchange.sim.clock import VirtualTimeLoop, run_virtual
+from gridledger.exchange.sim.exchange import SimExchange
 from gridledger.exchange.sim.faults import StreamFaults
-from gridledger.exchange.sim.matching import SimMarketSpec
 from gridledger.exchange.sim.prices import CsvCandlesPath, CsvTradesPath, SyntheticPath, Tick
+from gridledger.exchange.sim.values import SimMarketSpec
+from gridledger.exchange.sim.venue_config import SimConfig
 from gridledger.ledger.ledger import Ledger
 from gridledger.ledger.report import ledger_state
+from gridledger.notify import Notifier, build_notifier, watch_engine
 from gridledger.paper.audit import audit
 from gridledger.paper.result import PaperResult, ResumeInfo, result_from_json, result_to_json
 from gridledger.paper.settings import PaperSettings
@@ -52,7 +54,35 @@ from gridledger.paper.venue_log import (
 from gridledger.store import lock as journal_lock
 from gridledger.store.journal import Journal
 
-__all__ = ["PaperResult", "ResumeInfo", "run_paper", "sim_config"]
+__all__ = ["PaperResult", "ResumeInfo", "SessionWatcher", "run_paper", "sim_config"]
+
+
+class SessionWatcher(Protocol):
+    """Watches a served session (``gridledger paper --serve``: the HTTP API and dashboard).
+
+    ``start`` gets the function that ends the session early (the stop endpoint, Ctrl-C);
+    ``attach`` is called with each engine the session runs (one per restart)."""
+
+    async def start(self, stop: Callable[[], None]) -> None: ...
+
+    def attach(self, engine: GridEngine) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class _StoppablePath:
+    """A price path that ends when asked: a served session stopped by its user ends its
+    venue's trading too, so the closing reconciliation and the audit can run."""
+
+    def __init__(self, path: Iterable[Tick]) -> None:
+        self.path = path
+        self.stopped = False
+
+    def __iter__(self) -> Iterator[Tick]:
+        for tick in self.path:
+            if self.stopped:
+                return
+            yield tick
 
 
 def _market(cfg: Config, ps: PaperSettings) -> SimMarketSpec:
@@ -136,9 +166,12 @@ class _Venue:
     end_ms: int
     clock_start: int  # where this process's virtual clock starts: the start, or the resume point
     resume: ResumeInfo | None
+    path: _StoppablePath | None = None
+    notifier: Notifier | None = None  # [notify] configured: watches every engine of the session
 
 
-def _build_venue(cfg: Config, ps: PaperSettings, chaos: bool, db: Path, venue: VenueLog) -> _Venue:
+def _build_venue(cfg: Config, ps: PaperSettings, chaos: bool, db: Path, venue: VenueLog,
+                 served: bool = False) -> _Venue:
     path, start_ms, end_ms = _path(ps, ps.duration_ms)
     config = sim_config(cfg, ps, chaos, path)
     core = RecordingCore(config.spec, config.balances, config.start_ms, seed=config.seed,
@@ -151,13 +184,37 @@ def _build_venue(cfg: Config, ps: PaperSettings, chaos: bool, db: Path, venue: V
         clock_start = resume
     core.log = venue
     info = None if resume is None else ResumeInfo(db, venue.orders_placed(), resume)
-    return _Venue(SimExchange(config, core=core), start_ms, end_ms, clock_start, info)
+    stoppable = None
+    if served:
+        stoppable = _StoppablePath(config.path)  # type: ignore[arg-type]
+        config = dataclasses.replace(config, path=stoppable)
+    return _Venue(SimExchange(config, core=core), start_ms, end_ms, clock_start, info, stoppable)
 
 
 async def _session(cfg: Config, ps: PaperSettings, chaos: bool, db: Path,
-                   progress: Callable[[int, int], None] | None, parts: _Venue) -> PaperResult:
+                   progress: Callable[[int, int], None] | None, parts: _Venue,
+                   watcher: SessionWatcher | None = None) -> PaperResult:
+    if watcher is None:
+        return await _trade(cfg, ps, chaos, db, progress, parts, None)
+    user_stop = asyncio.Event()
+    # The venue's clock starts exactly at its price path; only then does real time count.
+    await parts.sim.start()
+    loop = asyncio.get_running_loop()
+    if isinstance(loop, VirtualTimeLoop):
+        loop.begin_pacing()
+    await watcher.start(user_stop.set)
+    try:
+        return await _trade(cfg, ps, chaos, db, progress, parts, (watcher, user_stop))
+    finally:
+        await watcher.close()
+
+
+async def _trade(cfg: Config, ps: PaperSettings, chaos: bool, db: Path,
+                 progress: Callable[[int, int], None] | None, parts: _Venue,
+                 served: tuple[SessionWatcher, asyncio.Event] | None) -> PaperResult:
     sim, start_ms, end_ms, clock_start = parts.sim, parts.start_ms, parts.end_ms, parts.clock_start
     await sim.start()
+    user = asyncio.ensure_future(served[1].wait()) if served is not None else None
     grid = cfg.grid.spec()
     rng = random.Random(f"{ps.seed}:chaos")
     kills = sorted(start_ms + int(rng.uniform(0.05, 0.95) * (end_ms - start_ms))
@@ -179,12 +236,23 @@ async def _session(cfg: Config, ps: PaperSettings, chaos: bool, db: Path,
         ledger = Ledger(grid)  # each restart rebuilds the ledger from the journal, as a new process would
         journal = Journal.open(db, ledger, synchronous=cfg.engine.journal_synchronous)
         engine = GridEngine(sim, journal, cfg, now_ms=sim.now_ms, seed=ps.seed * 1000 + restarts, on_tick=on_tick)
+        if served is not None:
+            served[0].attach(engine)
+        if parts.notifier is not None:
+            watch_engine(parts.notifier, engine)
         stop = asyncio.Event()
         task = asyncio.ensure_future(engine.run(stop))
         crash = bool(kills)
         target = kills.pop(0) if kills else end_ms
         timer = asyncio.ensure_future(asyncio.sleep(max(0, target - sim.now_ms()) / 1000))
-        await asyncio.wait([task, timer], return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([task, timer, *([user] if user is not None else [])], return_when=asyncio.FIRST_COMPLETED)
+        if user is not None and user.done() and not task.done():
+            # The user stopped a served session: a clean stop, then the venue stops trading.
+            timer.cancel()
+            stop.set()
+            await task
+            end_ms = min(end_ms, sim.now_ms())  # the report covers the time it traded
+            break
         if task.done():
             timer.cancel()
             task.result()  # the engine stopped on its own: that is an error, raise it
@@ -211,6 +279,10 @@ async def _session(cfg: Config, ps: PaperSettings, chaos: bool, db: Path,
         await task
         break
 
+    if user is not None:
+        user.cancel()
+    if parts.path is not None:
+        parts.path.stopped = True
     # The venue stops trading; its REST stays up and calm for the closing reconciliation.
     await sim.path_done.wait()
     sim.config = dataclasses.replace(sim.config, rest_error_p=0.0, create_timeout_p=0.0)
@@ -243,9 +315,13 @@ async def _session(cfg: Config, ps: PaperSettings, chaos: bool, db: Path,
     faults["engine_kills"] = restarts
     if progress is not None:
         progress(end_ms - start_ms, end_ms - start_ms)  # done: only the report is left
+    if parts.notifier is not None:
+        # What the engines published is handled; the sender gets a bounded real-time drain.
+        await parts.notifier.aclose(cfg.notify.timeout_s if cfg.notify is not None else 1.0)
     return PaperResult(
         audit=result, state=state, last_price=last, unrealized_pnl=unrealized, engine=totals.as_dict(),
         faults=faults, restarts=restarts, start_ms=start_ms, end_ms=end_ms, journal_entries=entries,
+        trades=list(sim.core.trades),
     )
 
 
@@ -256,7 +332,9 @@ def _add(total: EngineStats, part: EngineStats) -> None:
 
 def run_paper(cfg: Config, ps: PaperSettings, *, chaos: bool = False, db: Path | None = None,
               progress: Callable[[int, int], None] | None = None,
-              on_resume: Callable[[ResumeInfo], None] | None = None) -> PaperResult:
+              on_resume: Callable[[ResumeInfo], None] | None = None,
+              watcher: SessionWatcher | None = None, speed: float | None = None,
+              on_notifier: Callable[[Notifier], None] | None = None) -> PaperResult:
     """Run a session to its end; a temporary journal is used when ``db`` is None.
 
     With ``db``, the venue's command log sits beside the journal (``<db>.venue``) and a
@@ -268,6 +346,13 @@ def run_paper(cfg: Config, ps: PaperSettings, *, chaos: bool = False, db: Path |
     ``progress(done_ms, total_ms)`` follows the session's virtual time; it is called with
     ``done_ms == total_ms`` once, when the closing reconciliation and the audit are done and
     only the report is left.
+
+    ``watcher`` serves the session (the HTTP API): the clock is then paced at ``speed``
+    virtual seconds per real second, and the session ends at its duration or when the
+    watcher says stop, whichever is first.
+
+    With a ``[notify]`` table the session sends notifications (gridledger/notify/) from every
+    engine it runs; ``on_notifier`` is given the notifier (its counters) before trading starts.
     """
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="gridledger-paper-") as tmp:
@@ -306,10 +391,16 @@ def run_paper(cfg: Config, ps: PaperSettings, *, chaos: bool = False, db: Path |
                     ) from None
                 result.already_finished = True
                 return result
-            parts = _build_venue(cfg, ps, chaos, path, venue)
+            parts = _build_venue(cfg, ps, chaos, path, venue, served=watcher is not None)
+            if cfg.notify is not None:  # [notify]: notifications of this session (on_notifier sees it)
+                parts.notifier = build_notifier(cfg.notify, grid_id=cfg.grid.id, symbol=cfg.grid.symbol,
+                                                now_ms=parts.sim.now_ms)
+                if on_notifier is not None:
+                    on_notifier(parts.notifier)
             if parts.resume is not None and on_resume is not None:
                 on_resume(parts.resume)
-            result = run_virtual(_session(cfg, ps, chaos, path, progress, parts), start_ms=parts.clock_start)
+            result = run_virtual(_session(cfg, ps, chaos, path, progress, parts, watcher), start_ms=parts.clock_start,
+                                 speed=(speed or 1.0) if watcher is not None else None)
             result.wall_seconds = time.perf_counter() - t0
             # Last: a kill before this line leaves a session whose resume only re-runs the
             # closing reconciliation (idempotent) and the audit.

@@ -22,8 +22,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from gridledger.exchange.sim.matching import SimCore, SimOrder, SimOrderError, SimTrade
+from gridledger.exchange.sim.errors import SimOrderError
+from gridledger.exchange.sim.matching import SimCore
 from gridledger.exchange.sim.prices import Tick
+from gridledger.exchange.sim.values import SimOrder, SimTrade
 
 
 class VenueLogError(ValueError):

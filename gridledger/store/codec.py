@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from gridledger.domain.ids import ClientOrderId, ExchangeOrderId, TradeId
 from gridledger.domain.numbers import exact
 from gridledger.domain.types import OrderStatus, Role, Side
+from gridledger.fastjson import dumps_compact
 from gridledger.ledger.evidence import Evidence, Fees, OrderEvidence, TradeEvidence
 from gridledger.ledger.records import OrderRecord, SnapshotDigest, TradeKey, TradeRec
 from gridledger.ledger.slots import SlotState
@@ -122,7 +123,7 @@ def _seen_in(data: list[Any]) -> SnapshotDigest:
 
 
 def record_to_json(rec: OrderRecord) -> str:
-    return json.dumps(
+    return dumps_compact(
         {
             "c": rec.client_id,
             "k": rec.level,
@@ -143,7 +144,6 @@ def record_to_json(rec: OrderRecord) -> str:
             "of": rec.overfill,
             "pre": state_to_obj(rec.pre_state) if rec.pre_state is not None else None,
         },
-        separators=_COMPACT,
     )
 
 
@@ -212,7 +212,7 @@ def evidence_to_json(ev: Evidence) -> str:
             fees=_fees_out(ev.fees),
             event_id=ev.event_id,
         )
-    return json.dumps(common, separators=_COMPACT)
+    return dumps_compact(common)
 
 
 def evidence_from_json(text: str) -> Evidence:

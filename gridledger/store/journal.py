@@ -26,13 +26,13 @@ source in ``counters`` (``store.tally``), so the file grows with distinct eviden
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from gridledger.domain.grid import GridSpec
+from gridledger.fastjson import dumps_compact
 from gridledger.ledger.changes import Archive
 from gridledger.ledger.evidence import Evidence
 from gridledger.ledger.ledger import Ledger
@@ -64,7 +64,7 @@ def _outcomes_json(outcomes: Sequence[Outcome]) -> str:
         rows.append([out.kind.value, out.client_id, out.order_id, out.trade_id, out.reason or None])
         for rel in out.released:
             rows.append([rel.kind.value, rel.client_id, rel.order_id, rel.trade_id, "released"])
-    return json.dumps(rows, separators=(",", ":"))
+    return dumps_compact(rows)
 
 
 def _refuse_unless_fresh(ledger: object) -> Ledger:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from gridledger.domain.grid import GridSpec
+from gridledger.fastjson import dumps_compact
 from gridledger.ledger.changes import ChangeSet, SlotRow
 from gridledger.ledger.evidence import Evidence
 from gridledger.ledger.records import OrderRecord
@@ -157,6 +158,6 @@ def write_changes(conn: sqlite3.Connection, changes: ChangeSet, counts: dict[str
         )
     if changes.parked_done:
         conn.executemany("DELETE FROM parked WHERE key = ?", [(k,) for k in changes.parked_done])
-    put_meta(conn, [("counts", json.dumps(counts, separators=_COMPACT))])
+    put_meta(conn, [("counts", dumps_compact(counts))])
     if changes.anomalies is not None:  # raised or cleared: same transaction as its cause (R8)
         put_meta(conn, [("anomalies", json.dumps(list(changes.anomalies), separators=_COMPACT))])

@@ -4,7 +4,8 @@ Everything here mirrors the published Binance spot API (user-data-stream.md and 
 of binance-spot-api-docs): same keys, same key order, numbers as strings with 8 decimals,
 ids as JSON integers, times as epoch milliseconds. The stream events are the raw (bare
 listenKey) form, without the WebSocket-API ``{"subscriptionId", "event"}`` envelope; use
-:func:`ws_api_envelope` to wrap one.
+:func:`ws_api_envelope` to wrap one. The account and market-data payloads are in
+:mod:`.binance_market`.
 
 The simulator's amounts normally have at most 8 decimals (steps and commissions are chosen
 so); a value with more decimals is rendered exactly rather than rounded, so that the wire
@@ -15,21 +16,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from gridledger.exchange.sim.matching import Balance, SimMarketSpec, SimOrder, SimTrade, TickerStats
+from gridledger.exchange.sim.values import Balance, SimOrder, SimTrade
 
-_Q8 = Decimal("0.00000001")
-_ZERO8 = "0.00000000"
+Q8 = Decimal("0.00000001")
+ZERO8 = "0.00000000"
 
 
 def fmt8(value: Decimal) -> str:
     """Binance's number rendering: fixed point, 8 decimals (more only if needed to be exact)."""
     exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -8 and value != value.quantize(_Q8):
+    if isinstance(exponent, int) and exponent < -8 and value != value.quantize(Q8):
         return format(value, "f")
-    return format(value.quantize(_Q8), "f")
+    return format(value.quantize(Q8), "f")
 
 
 def error_body(code: int, msg: str) -> dict[str, Any]:
@@ -69,18 +69,18 @@ def execution_report(
         "o": order.venue_type,
         "f": order.time_in_force,
         "q": fmt8(order.amount),
-        "p": fmt8(order.price) if order.price is not None else _ZERO8,
-        "P": _ZERO8,
-        "F": _ZERO8,
+        "p": fmt8(order.price) if order.price is not None else ZERO8,
+        "P": ZERO8,
+        "F": ZERO8,
         "g": -1,
         "C": order.client_order_id if canceled else "",
         "x": exec_type,
         "X": order.status.value,
         "r": "NONE",
         "i": order.order_id,
-        "l": fmt8(trade.amount) if trade else _ZERO8,
+        "l": fmt8(trade.amount) if trade else ZERO8,
         "z": fmt8(order.filled),
-        "L": fmt8(trade.price) if trade else _ZERO8,
+        "L": fmt8(trade.price) if trade else ZERO8,
         "n": fmt8(trade.fee) if trade else "0",
         "N": trade.fee_asset if trade else None,
         "T": event_ms,
@@ -91,8 +91,8 @@ def execution_report(
         "M": trade is not None,
         "O": order.created_ms,
         "Z": fmt8(order.cost),
-        "Y": fmt8(trade.quote_qty) if trade else _ZERO8,
-        "Q": _ZERO8,
+        "Y": fmt8(trade.quote_qty) if trade else ZERO8,
+        "Q": ZERO8,
         "W": order.created_ms,
         "V": "NONE",
     }
@@ -112,7 +112,7 @@ def account_position(event_ms: int, balances: Mapping[str, Balance]) -> dict[str
 
 
 def _price(order: SimOrder) -> str:
-    return fmt8(order.price) if order.price is not None else _ZERO8
+    return fmt8(order.price) if order.price is not None else ZERO8
 
 
 def order_full(order: SimOrder, fills: Sequence[SimTrade], transact_ms: int) -> dict[str, Any]:
@@ -126,7 +126,7 @@ def order_full(order: SimOrder, fills: Sequence[SimTrade], transact_ms: int) -> 
         "price": _price(order),
         "origQty": fmt8(order.amount),
         "executedQty": fmt8(order.filled),
-        "origQuoteOrderQty": _ZERO8,
+        "origQuoteOrderQty": ZERO8,
         "cummulativeQuoteQty": fmt8(order.cost),
         "status": order.status.value,
         "timeInForce": order.time_in_force,
@@ -159,7 +159,7 @@ def order_cancel(order: SimOrder, transact_ms: int) -> dict[str, Any]:
         "price": _price(order),
         "origQty": fmt8(order.amount),
         "executedQty": fmt8(order.filled),
-        "origQuoteOrderQty": _ZERO8,
+        "origQuoteOrderQty": ZERO8,
         "cummulativeQuoteQty": fmt8(order.cost),
         "status": order.status.value,
         "timeInForce": order.time_in_force,
@@ -184,13 +184,13 @@ def order_query(order: SimOrder) -> dict[str, Any]:
         "timeInForce": order.time_in_force,
         "type": order.venue_type,
         "side": order.side.value.upper(),
-        "stopPrice": _ZERO8,
-        "icebergQty": _ZERO8,
+        "stopPrice": ZERO8,
+        "icebergQty": ZERO8,
         "time": order.created_ms,
         "updateTime": order.updated_ms,
         "isWorking": True,
         "workingTime": order.created_ms,
-        "origQuoteOrderQty": _ZERO8,
+        "origQuoteOrderQty": ZERO8,
         "selfTradePreventionMode": "NONE",
     }
 
@@ -241,172 +241,4 @@ def my_trade_row(trade: SimTrade) -> dict[str, Any]:
         "isBuyer": trade.side.value == "buy",
         "isMaker": trade.is_maker,
         "isBestMatch": True,
-    }
-
-
-# --- REST: account and market data -------------------------------------------------------------
-
-
-def account(spec: SimMarketSpec, balances: Mapping[str, Balance], update_ms: int) -> dict[str, Any]:
-    """``GET /api/v3/account`` response."""
-    return {
-        "makerCommission": int(spec.maker_fee * 10000),
-        "takerCommission": int(spec.taker_fee * 10000),
-        "buyerCommission": 0,
-        "sellerCommission": 0,
-        "commissionRates": {
-            "maker": fmt8(spec.maker_fee),
-            "taker": fmt8(spec.taker_fee),
-            "buyer": _ZERO8,
-            "seller": _ZERO8,
-        },
-        "canTrade": True,
-        "canWithdraw": True,
-        "canDeposit": True,
-        "brokered": False,
-        "requireSelfTradePrevention": False,
-        "preventSor": False,
-        "updateTime": update_ms,
-        "accountType": "SPOT",
-        "balances": [{"asset": asset, "free": fmt8(b.free), "locked": fmt8(b.locked)} for asset, b in balances.items()],
-        "permissions": ["SPOT"],
-        "uid": 1,
-    }
-
-
-def exchange_info_symbol(spec: SimMarketSpec) -> dict[str, Any]:
-    """One entry of ``GET /api/v3/exchangeInfo`` ``symbols``."""
-    return {
-        "symbol": spec.venue_id,
-        "status": "TRADING",
-        "baseAsset": spec.base,
-        "baseAssetPrecision": 8,
-        "quoteAsset": spec.quote,
-        "quotePrecision": 8,
-        "quoteAssetPrecision": 8,
-        "baseCommissionPrecision": 8,
-        "quoteCommissionPrecision": 8,
-        "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET"],
-        "icebergAllowed": False,
-        "ocoAllowed": False,
-        "otoAllowed": False,
-        "quoteOrderQtyMarketAllowed": False,
-        "allowTrailingStop": False,
-        "cancelReplaceAllowed": False,
-        "amendAllowed": False,
-        "isSpotTradingAllowed": True,
-        "isMarginTradingAllowed": False,
-        "filters": [
-            {
-                "filterType": "PRICE_FILTER",
-                "minPrice": fmt8(spec.price_step),
-                "maxPrice": "1000000.00000000",
-                "tickSize": fmt8(spec.price_step),
-            },
-            {
-                "filterType": "LOT_SIZE",
-                "minQty": fmt8(spec.min_amount),
-                "maxQty": "9000.00000000",
-                "stepSize": fmt8(spec.amount_step),
-            },
-            {
-                "filterType": "NOTIONAL",
-                "minNotional": fmt8(spec.min_notional),
-                "applyMinToMarket": True,
-                "maxNotional": "9000000.00000000",
-                "applyMaxToMarket": False,
-                "avgPriceMins": 5,
-            },
-        ],
-        "permissions": [],
-        "permissionSets": [["SPOT"]],
-        "defaultSelfTradePreventionMode": "NONE",
-        "allowedSelfTradePreventionModes": ["NONE"],
-    }
-
-
-def exchange_info(spec: SimMarketSpec, server_ms: int) -> dict[str, Any]:
-    """``GET /api/v3/exchangeInfo`` response for the one simulated symbol."""
-    return {
-        "timezone": "UTC",
-        "serverTime": server_ms,
-        "rateLimits": [],
-        "exchangeFilters": [],
-        "symbols": [exchange_info_symbol(spec)],
-    }
-
-
-def _percent(change: Decimal, base: Decimal) -> str:
-    if base == 0:
-        return "0.000"
-    return format((change * 100 / base).quantize(Decimal("0.001")), "f")
-
-
-def ticker_24hr(stats: TickerStats) -> dict[str, Any]:
-    """``GET /api/v3/ticker/24hr`` response for one symbol."""
-    change = stats.last - stats.open
-    vwap = stats.quote_volume / stats.volume if stats.volume else stats.last
-    return {
-        "symbol": stats.symbol,
-        "priceChange": fmt8(change),
-        "priceChangePercent": _percent(change, stats.open),
-        "weightedAvgPrice": fmt8(vwap.quantize(_Q8)),
-        "prevClosePrice": fmt8(stats.prev_close),
-        "lastPrice": fmt8(stats.last),
-        "lastQty": fmt8(stats.last_qty),
-        "bidPrice": fmt8(stats.bid),
-        "bidQty": fmt8(stats.bid_qty),
-        "askPrice": fmt8(stats.ask),
-        "askQty": fmt8(stats.ask_qty),
-        "openPrice": fmt8(stats.open),
-        "highPrice": fmt8(stats.high),
-        "lowPrice": fmt8(stats.low),
-        "volume": fmt8(stats.volume),
-        "quoteVolume": fmt8(stats.quote_volume.quantize(_Q8)),
-        "openTime": stats.open_time,
-        "closeTime": stats.close_time,
-        "firstId": stats.first_id,
-        "lastId": stats.last_id,
-        "count": stats.count,
-    }
-
-
-def book_ticker(stats: TickerStats) -> dict[str, Any]:
-    """``GET /api/v3/ticker/bookTicker`` response for one symbol."""
-    return {
-        "symbol": stats.symbol,
-        "bidPrice": fmt8(stats.bid),
-        "bidQty": fmt8(stats.bid_qty),
-        "askPrice": fmt8(stats.ask),
-        "askQty": fmt8(stats.ask_qty),
-    }
-
-
-def ws_ticker_24hr(stats: TickerStats) -> dict[str, Any]:
-    """``<symbol>@ticker`` stream event (``24hrTicker``)."""
-    rest = ticker_24hr(stats)
-    return {
-        "e": "24hrTicker",
-        "E": stats.event_ms,
-        "s": stats.symbol,
-        "p": rest["priceChange"],
-        "P": rest["priceChangePercent"],
-        "w": rest["weightedAvgPrice"],
-        "x": rest["prevClosePrice"],
-        "c": rest["lastPrice"],
-        "Q": rest["lastQty"],
-        "b": rest["bidPrice"],
-        "B": rest["bidQty"],
-        "a": rest["askPrice"],
-        "A": rest["askQty"],
-        "o": rest["openPrice"],
-        "h": rest["highPrice"],
-        "l": rest["lowPrice"],
-        "v": rest["volume"],
-        "q": rest["quoteVolume"],
-        "O": stats.open_time,
-        "C": stats.close_time,
-        "F": stats.first_id,
-        "L": stats.last_id,
-        "n": stats.count,
     }

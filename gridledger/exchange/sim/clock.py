@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import selectors
+import time as _time
 from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import Executor
 from typing import Any, TypeVar, TypeVarTuple, Unpack
@@ -63,6 +64,9 @@ class _VirtualSelector(selectors.BaseSelector):
             return ready
         loop = self._loop
         assert loop is not None, "selector used before its loop was attached"
+        if loop.pacing:
+            # Paced: a real wait, scaled (the clock follows the wall clock, see VirtualTimeLoop).
+            return self._inner.select(None if timeout is None else timeout / (loop.speed or 1.0))
         if loop._real_waits > 0:
             # A thread will wake the loop through its self-pipe; wait for it in real time and
             # keep the virtual clock still so the thread's result lands at a reproducible time.
@@ -100,9 +104,16 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
     only used by :func:`now_ms`.
     """
 
-    def __init__(self, start_ms: int = 0) -> None:
+    def __init__(self, start_ms: int = 0, speed: float | None = None) -> None:
         selector = _VirtualSelector(selectors.DefaultSelector())
         self._now = 0.0
+        # Paced mode (``gridledger paper --serve --speed N``): the clock is the wall clock
+        # times ``speed`` from the loop's creation, so a person can watch; waits are real.
+        # Not reproducible, and never used by a normal paper run.
+        # Pacing begins with begin_pacing(), once the session has set up at virtual speed.
+        self.speed = speed
+        self.pacing = False
+        self._real0 = 0.0
         self._stuck = 0
         self._real_waits = 0
         self.start_ms = int(start_ms)
@@ -110,11 +121,20 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         selector._loop = self
 
     def time(self) -> float:
+        if self.pacing:
+            return self._now + (_time.monotonic() - self._real0) * (self.speed or 1.0)
         return self._now
+
+    def begin_pacing(self) -> None:
+        """From now on the clock follows the wall clock times ``speed`` (a no-op without one)."""
+        if self.speed is None or self.pacing:
+            return
+        self._real0 = _time.monotonic()
+        self.pacing = True
 
     def now_ms(self) -> int:
         # round, not int: sums of float delays land a hair below whole milliseconds.
-        return self.start_ms + round(self._now * 1000)
+        return self.start_ms + round(self.time() * 1000)
 
     def _advance(self, timeout: float) -> None:
         target = self._now + timeout
@@ -157,13 +177,16 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
             self._real_waits -= 1
 
 
-def run_virtual(coro: Coroutine[Any, Any, T], start_ms: int = 0) -> T:
+def run_virtual(coro: Coroutine[Any, Any, T], start_ms: int = 0, speed: float | None = None) -> T:
     """Run ``coro`` to completion on a fresh :class:`VirtualTimeLoop`; return its result.
+
+    ``speed``: pace the clock at that many virtual seconds per real second (None: as fast
+    as the work allows, the default and the only reproducible mode).
 
     Like ``asyncio.run``: leftover tasks are cancelled and async generators closed before the
     loop is closed.
     """
-    with asyncio.Runner(loop_factory=lambda: VirtualTimeLoop(start_ms)) as runner:
+    with asyncio.Runner(loop_factory=lambda: VirtualTimeLoop(start_ms, speed)) as runner:
         return runner.run(coro)
 
 

@@ -18,17 +18,7 @@ Model (documented choices, because a tick stream is not an order book):
   crossing limit order takes at the last price (budget permitting) and rests with the rest.
   A market order takes what the budget allows and the remainder expires (Binance behaviour:
   the order ends EXPIRED with a partial fill).
-- Fees: ``quote`` charges the quote asset on both sides; ``base_on_buy`` (Binance spot
-  default) charges buys in the base received and sells in the quote received; ``third``
-  charges a third asset (BNB) at ``third_asset_price`` quote per unit, falling back to
-  ``base_on_buy`` when the third asset's free balance cannot cover a fee (as Binance does).
-  Commissions are truncated to 8 decimals (Binance's commission precision), so the reported
-  commission is exactly what left the balance.
-- Locks: a sell locks its amount of base; a buy locks ``amount × price`` of quote (market
-  buys: at the last price). In ``quote`` fee mode a buy also locks a fee reserve of
-  ``amount × price × max(maker, taker)`` rounded up to 8 decimals, because the fee cannot
-  be taken from what the buy receives; the reserve always covers the (truncated) fees and
-  its unused part is released when the order completes.
+- Fees and locks: see :mod:`.fees`.
 - Client ids: Binance only requires uniqueness among *open* orders (``duplicate_scope``
   ``"open"``, the default), so an id can be reused once its order is closed; ``"all"``
   rejects any reuse.
@@ -37,280 +27,44 @@ Model (documented choices, because a tick stream is not an order book):
 from __future__ import annotations
 
 import random
-import re
 import string
-from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from decimal import ROUND_DOWN, ROUND_UP, Decimal
-from typing import Any, Literal
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
 
 from gridledger.domain.numbers import ZERO, quantize_down
 from gridledger.domain.types import OrderStatus, Side
 from gridledger.exchange.sim import binance_format as fmt
+from gridledger.exchange.sim.balance_book import BalanceBook
+from gridledger.exchange.sim.errors import (
+    BadRequest,
+    DuplicateOrder,
+    InsufficientBalance,
+    UnknownOrder,
+    WouldTake,
+)
+from gridledger.exchange.sim.fees import fee_for, lock_for
+from gridledger.exchange.sim.order_rules import check_client_id, check_filters, order_kind
 from gridledger.exchange.sim.prices import Tick
+from gridledger.exchange.sim.print_window import PrintWindow
+from gridledger.exchange.sim.values import (
+    Balance,
+    DuplicateScope,
+    SimEvent,
+    SimMarketSpec,
+    SimOrder,
+    SimTrade,
+    TickerStats,
+)
 
-OrderType = Literal["limit", "market"]
-_ORDER_TYPES: dict[str, OrderType] = {"limit": "limit", "market": "market"}
-FeeMode = Literal["quote", "base_on_buy", "third"]
-DuplicateScope = Literal["open", "all"]
-
-_COMMISSION_QUANTUM = Decimal("0.00000001")
-_CLIENT_ID = re.compile(r"[a-zA-Z0-9\-_]{1,36}")
 _ID_ALPHABET = string.ascii_letters + string.digits
-_DAY_MS = 86_400_000
-
-
-# --- errors -------------------------------------------------------------------------------
-
-
-class SimOrderError(Exception):
-    """A request the venue refuses; ``code`` and ``msg`` are Binance's."""
-
-    code: int
-    msg: str
-
-    def __init__(self, code: int, msg: str) -> None:
-        super().__init__(f"{code} {msg}")
-        self.code = code
-        self.msg = msg
-
-    def body(self) -> dict[str, Any]:
-        """The JSON error body Binance sends with the HTTP 400."""
-        return fmt.error_body(self.code, self.msg)
-
-
-class BadRequest(SimOrderError):
-    """Malformed request (bad type, missing price, illegal client id)."""
-
-
-class FilterFailure(SimOrderError):
-    """A symbol filter refused the order: PRICE_FILTER, LOT_SIZE, NOTIONAL (-1013)."""
-
-    def __init__(self, filter_name: str) -> None:
-        super().__init__(-1013, f"Filter failure: {filter_name}")
-        self.filter_name = filter_name
-
-
-class InsufficientBalance(SimOrderError):
-    def __init__(self) -> None:
-        super().__init__(-2010, "Account has insufficient balance for requested action.")
-
-
-class WouldTake(SimOrderError):
-    """A post-only (LIMIT_MAKER) order would have traded at once."""
-
-    def __init__(self) -> None:
-        super().__init__(-2010, "Order would immediately match and take.")
-
-
-class DuplicateOrder(SimOrderError):
-    def __init__(self) -> None:
-        super().__init__(-2010, "Duplicate order sent.")
-
-
-class UnknownOrder(SimOrderError):
-    """-2011 for a cancel of an unknown or closed order, -2013 for a query."""
-
-    @classmethod
-    def on_cancel(cls) -> UnknownOrder:
-        return cls(-2011, "Unknown order sent.")
-
-    @classmethod
-    def on_query(cls) -> UnknownOrder:
-        return cls(-2013, "Order does not exist.")
-
-
-# --- values --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SimMarketSpec:
-    """One spot market. ``symbol`` is ccxt's unified name, ``venue_id`` Binance's."""
-
-    symbol: str = "BTC/USDT"
-    venue_id: str = "BTCUSDT"
-    base: str = "BTC"
-    quote: str = "USDT"
-    amount_step: Decimal = Decimal("0.00001")
-    price_step: Decimal = Decimal("0.01")
-    min_amount: Decimal = Decimal("0.00001")
-    min_notional: Decimal = Decimal("5")
-    maker_fee: Decimal = Decimal("0.001")
-    taker_fee: Decimal = Decimal("0.001")
-    fee_mode: FeeMode = "base_on_buy"
-    third_asset: str = "BNB"
-    third_asset_price: Decimal = Decimal("600")
-    participation: Decimal = Decimal("0.1")
-
-    def __post_init__(self) -> None:
-        if self.symbol != f"{self.base}/{self.quote}":
-            raise ValueError(f"symbol {self.symbol!r} must be {self.base}/{self.quote}")
-        for name in ("amount_step", "price_step", "third_asset_price"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive")
-        for name in ("min_amount", "min_notional", "maker_fee", "taker_fee"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0")
-        if self.fee_mode not in ("quote", "base_on_buy", "third"):
-            raise ValueError(f"fee_mode must be quote, base_on_buy or third, got {self.fee_mode!r}")
-        if not 0 < self.participation <= 1:
-            raise ValueError(f"participation must be in (0, 1], got {self.participation}")
-        if self.fee_mode == "third" and self.third_asset in (self.base, self.quote):
-            raise ValueError("third_asset must differ from base and quote")
-
-    @property
-    def assets(self) -> tuple[str, ...]:
-        if self.fee_mode == "third":
-            return (self.base, self.quote, self.third_asset)
-        return (self.base, self.quote)
-
-
-@dataclass(frozen=True, slots=True)
-class Balance:
-    free: Decimal
-    locked: Decimal
-
-    @property
-    def total(self) -> Decimal:
-        return self.free + self.locked
-
-
-@dataclass(frozen=True, slots=True)
-class SimOrder:
-    """Snapshot of an order; the core replaces it on every change, so a held copy is stable."""
-
-    order_id: int
-    client_order_id: str
-    symbol: str
-    side: Side
-    type: OrderType
-    post_only: bool
-    amount: Decimal
-    price: Decimal | None
-    status: OrderStatus
-    created_ms: int
-    updated_ms: int
-    seq: int
-    filled: Decimal = ZERO
-    cost: Decimal = ZERO
-    locked: Decimal = ZERO
-    lock_price: Decimal = ZERO
-    last_trade_ms: int | None = None
-    cancel_client_id: str | None = None
-
-    @property
-    def remaining(self) -> Decimal:
-        return self.amount - self.filled
-
-    @property
-    def is_open(self) -> bool:
-        return not self.status.terminal
-
-    @property
-    def venue_type(self) -> str:
-        if self.type == "market":
-            return "MARKET"
-        return "LIMIT_MAKER" if self.post_only else "LIMIT"
-
-    @property
-    def time_in_force(self) -> str:
-        return "GTC"
 
 
 def _limit_price(order: SimOrder) -> Decimal:
     """The price of an order resting on the book (only limit orders rest, and they have one)."""
     assert order.price is not None
     return order.price
-
-
-@dataclass(frozen=True, slots=True)
-class SimTrade:
-    trade_id: int
-    order_id: int
-    client_order_id: str
-    symbol: str
-    side: Side
-    price: Decimal
-    amount: Decimal
-    quote_qty: Decimal
-    fee: Decimal
-    fee_asset: str
-    ts_ms: int
-    is_maker: bool
-
-
-@dataclass(frozen=True, slots=True)
-class SimEvent:
-    """One raw stream message; ``seq`` is its position in the truthful delivery order."""
-
-    seq: int
-    ts_ms: int
-    payload: dict[str, Any]
-
-    @property
-    def kind(self) -> str:
-        return str(self.payload.get("e"))
-
-
-@dataclass(frozen=True, slots=True)
-class TickerStats:
-    """Rolling 24 h statistics over the public prints, for the ticker formats."""
-
-    symbol: str
-    last: Decimal
-    last_qty: Decimal
-    open: Decimal
-    high: Decimal
-    low: Decimal
-    prev_close: Decimal
-    volume: Decimal
-    quote_volume: Decimal
-    open_time: int
-    close_time: int
-    first_id: int
-    last_id: int
-    count: int
-    bid: Decimal
-    ask: Decimal
-    bid_qty: Decimal
-    ask_qty: Decimal
-    event_ms: int
-
-
-@dataclass(slots=True)
-class _Book:
-    """Mutable balances; kept private so only the core's exact arithmetic touches them."""
-
-    free: dict[str, Decimal] = field(default_factory=dict)
-    locked: dict[str, Decimal] = field(default_factory=dict)
-    changed: list[str] = field(default_factory=list)
-
-    def _mark(self, asset: str) -> None:
-        if asset not in self.changed:
-            self.changed.append(asset)
-        self.free.setdefault(asset, ZERO)
-        self.locked.setdefault(asset, ZERO)
-
-    def add_free(self, asset: str, amount: Decimal) -> None:
-        self._mark(asset)
-        self.free[asset] += amount
-        if self.free[asset] < 0:
-            raise AssertionError(f"free {asset} went negative: {self.free[asset]}")
-
-    def lock(self, asset: str, amount: Decimal) -> None:
-        self.add_free(asset, -amount)
-        self.locked[asset] += amount
-
-    def unlock(self, asset: str, amount: Decimal) -> None:
-        self.spend_locked(asset, amount)
-        self.free[asset] += amount
-
-    def spend_locked(self, asset: str, amount: Decimal) -> None:
-        self._mark(asset)
-        self.locked[asset] -= amount
-        if self.locked[asset] < 0:
-            raise AssertionError(f"locked {asset} went negative: {self.locked[asset]}")
 
 
 # --- the core ------------------------------------------------------------------------------
@@ -335,7 +89,7 @@ class SimCore:
         self.spec = spec
         self.now_ms = int(start_ms)
         self.duplicate_scope: DuplicateScope = duplicate_scope
-        self._book = _Book()
+        self._book = BalanceBook()
         for asset in spec.assets:
             self._book.free[asset] = ZERO
             self._book.locked[asset] = ZERO
@@ -358,15 +112,9 @@ class SimCore:
         self._next_exec_id = 1
         self._seq = 0
         self._rng = random.Random(seed)
-        # Rolling 24 h window of public prints, with running sums and monotonic queues so a
-        # ticker per tick stays O(1) amortised over a day of one-second ticks.
-        self._prints: deque[tuple[int, Tick]] = deque()
-        self._highs: deque[tuple[int, Decimal]] = deque()
-        self._lows: deque[tuple[int, Decimal]] = deque()
-        self._window_volume = ZERO
-        self._window_quote = ZERO
-        self._prev_close: Decimal | None = None
-        self._print_id = 0
+        self._window = PrintWindow()
+        # The window's prints under the name the local-Binance stream tests count them by.
+        self._prints = self._window.prints
 
     # --- queries ---------------------------------------------------------------------------
 
@@ -405,30 +153,7 @@ class SimCore:
     def ticker_stats(self) -> TickerStats:
         if self.last_tick is None:
             raise BadRequest(-1112, "No orders on book for symbol.")
-        first_id, first = self._prints[0]
-        last = self.last_tick
-        step = self.spec.price_step
-        return TickerStats(
-            symbol=self.spec.venue_id,
-            last=last.price,
-            last_qty=last.volume,
-            open=first.price,
-            high=self._highs[0][1],
-            low=self._lows[0][1],
-            prev_close=self._prev_close if self._prev_close is not None else first.price,
-            volume=self._window_volume,
-            quote_volume=self._window_quote,
-            open_time=max(last.ts_ms - _DAY_MS, first.ts_ms),
-            close_time=last.ts_ms,
-            first_id=first_id,
-            last_id=self._prints[-1][0],
-            count=len(self._prints),
-            bid=max(last.price - step, step),
-            ask=last.price + step,
-            bid_qty=last.volume,
-            ask_qty=last.volume,
-            event_ms=self.now_ms,
-        )
+        return self._window.stats(self.spec, self.last_tick, self.now_ms)
 
     # --- requests --------------------------------------------------------------------------
 
@@ -445,39 +170,16 @@ class SimCore:
         """Accept or reject a new order; a crossing order trades at once (see module doc)."""
         now = self._advance(now_ms)
         side = Side.parse(side)
-        kind = _ORDER_TYPES.get(str(type).lower())
-        if kind is None:
-            raise BadRequest(-1116, "Invalid orderType.")
-        if kind == "market":
-            if post_only:
-                raise BadRequest(-1116, "Invalid orderType.")
-            price = None
-        elif price is None:
-            raise BadRequest(-1102, "Mandatory parameter 'price' was not sent, was empty/null, or malformed.")
+        kind, price = order_kind(type, post_only, price)
         if client_order_id is None:
             client_order_id = self._generate_client_id()
-        if not _CLIENT_ID.fullmatch(client_order_id):
-            raise BadRequest(
-                -1100,
-                "Illegal characters found in parameter 'newClientOrderId'; legal range is '^[a-zA-Z0-9-_]{1,36}$'.",
-            )
-        amount = Decimal(amount)
+        check_client_id(client_order_id)
         spec = self.spec
-        if price is not None:
-            price = Decimal(price)
-            if price <= 0 or price % spec.price_step != 0:
-                raise FilterFailure("PRICE_FILTER")
-        if amount <= 0 or amount < spec.min_amount or amount % spec.amount_step != 0:
-            raise FilterFailure("LOT_SIZE")
-        reference = price if price is not None else self.last_price
-        if reference is None:
-            raise BadRequest(-1112, "No orders on book for symbol.")
-        if amount * reference < spec.min_notional:
-            raise FilterFailure("NOTIONAL")
+        amount, price, reference = check_filters(spec, amount, price, self.last_price)
         existing = self._by_client.get(client_order_id)
         if existing is not None and (self.duplicate_scope == "all" or self.orders[existing].is_open):
             raise DuplicateOrder()
-        lock_asset, lock_amount = self._lock_for(side, amount, reference)
+        lock_asset, lock_amount = lock_for(spec, side, amount, reference)
         if self._book.free.get(lock_asset, ZERO) < lock_amount:
             raise InsufficientBalance()
         crosses = self._crosses(side, reference) if kind == "limit" else True
@@ -596,33 +298,12 @@ class SimCore:
             return False
         return price >= last if side is Side.BUY else price <= last
 
-    def _lock_for(self, side: Side, amount: Decimal, price: Decimal) -> tuple[str, Decimal]:
-        spec = self.spec
-        if side is Side.SELL:
-            return spec.base, amount
-        notional = amount * price
-        if spec.fee_mode == "quote":
-            rate = max(spec.maker_fee, spec.taker_fee)
-            return spec.quote, notional + (notional * rate).quantize(_COMMISSION_QUANTUM, ROUND_UP)
-        return spec.quote, notional
-
-    def _fee(self, side: Side, amount: Decimal, notional: Decimal, rate: Decimal) -> tuple[Decimal, str]:
-        spec = self.spec
-        mode = spec.fee_mode
-        if mode == "third":
-            fee = (notional * rate / spec.third_asset_price).quantize(_COMMISSION_QUANTUM, ROUND_DOWN)
-            if self._book.free.get(spec.third_asset, ZERO) >= fee:
-                return fee, spec.third_asset
-            mode = "base_on_buy"
-        if mode == "base_on_buy" and side is Side.BUY:
-            return (amount * rate).quantize(_COMMISSION_QUANTUM, ROUND_DOWN), spec.base
-        return (notional * rate).quantize(_COMMISSION_QUANTUM, ROUND_DOWN), spec.quote
-
     def _fill(self, order: SimOrder, qty: Decimal, price: Decimal, *, maker: bool, now: int) -> SimOrder:
         spec = self.spec
         book = self._book
         notional = qty * price
-        fee, fee_asset = self._fee(order.side, qty, notional, spec.maker_fee if maker else spec.taker_fee)
+        rate = spec.maker_fee if maker else spec.taker_fee
+        fee, fee_asset = fee_for(spec, order.side, qty, notional, rate, book.free.get(spec.third_asset, ZERO))
         locked = order.locked
         if order.side is Side.BUY:
             # The lock was taken at the limit (or reference) price; a taker fill at a better
@@ -689,27 +370,8 @@ class SimCore:
         return order
 
     def _record_print(self, tick: Tick) -> None:
-        self._print_id += 1
-        pid = self._print_id
         self.last_tick = tick
-        self._prints.append((pid, tick))
-        self._window_volume += tick.volume
-        self._window_quote += tick.price * tick.volume
-        while self._highs and self._highs[-1][1] <= tick.price:
-            self._highs.pop()
-        self._highs.append((pid, tick.price))
-        while self._lows and self._lows[-1][1] >= tick.price:
-            self._lows.pop()
-        self._lows.append((pid, tick.price))
-        while self._prints[0][1].ts_ms <= tick.ts_ms - _DAY_MS:
-            old_id, old = self._prints.popleft()
-            self._prev_close = old.price
-            self._window_volume -= old.volume
-            self._window_quote -= old.price * old.volume
-            if self._highs[0][0] == old_id:
-                self._highs.popleft()
-            if self._lows[0][0] == old_id:
-                self._lows.popleft()
+        self._window.record(tick)
 
     def _emit(self, payload: dict[str, Any], ts_ms: int) -> None:
         self.events.append(SimEvent(seq=len(self.events) + 1, ts_ms=ts_ms, payload=payload))

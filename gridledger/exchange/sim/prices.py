@@ -234,8 +234,7 @@ class CsvCandlesPath:
                 raise ValueError(f"{path}:{line}: high/low do not bound open/close")
             if last_ts is not None and ts < last_ts + interval:
                 raise ValueError(
-                    f"{path}:{line}: candle at {ts} overlaps the previous one at {last_ts} "
-                    f"(interval {interval} ms)"
+                    f"{path}:{line}: candle at {ts} overlaps the previous one at {last_ts} (interval {interval} ms)"
                 )
             last_ts = ts
             middle = (lo, h) if c >= o else (h, lo)

@@ -8,8 +8,8 @@ from decimal import Decimal
 from typing import Literal
 
 from gridledger.exchange.sim.faults import StreamFaults
-from gridledger.exchange.sim.matching import DuplicateScope, SimMarketSpec
 from gridledger.exchange.sim.prices import Tick
+from gridledger.exchange.sim.values import DuplicateScope, SimMarketSpec
 
 
 def _default_balances() -> dict[str, Decimal]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gridledger.exchange.sim.matching import SimOrderError
+from gridledger.exchange.sim.errors import SimOrderError
 
 # HTTP status per error code where it is not 400 (Binance answers 4XX for every request
 # error; the authentication failures are 401 here so a client can tell them apart).

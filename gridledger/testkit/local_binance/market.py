@@ -19,8 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
-from gridledger.exchange.sim import binance_format as fmt
-from gridledger.exchange.sim.matching import TickerStats
+from gridledger.exchange.sim import binance_market as mfmt
+from gridledger.exchange.sim.values import TickerStats
 from gridledger.testkit.local_binance.peer import WsPeer
 
 _KINDS = ("ticker", "miniTicker", "bookTicker")
@@ -55,7 +55,7 @@ class MarketHub:
                     peer.send_text(rendered[kind])
 
     def _event(self, kind: str, stats: TickerStats) -> dict[str, Any]:
-        full = fmt.ws_ticker_24hr(stats)
+        full = mfmt.ws_ticker_24hr(stats)
         if kind == "ticker":
             return full
         if kind == "miniTicker":
@@ -64,7 +64,7 @@ class MarketHub:
         return self._book_event(stats)
 
     def _book_event(self, stats: TickerStats) -> dict[str, Any]:
-        rest = fmt.book_ticker(stats)
+        rest = mfmt.book_ticker(stats)
         return {
             "u": self._update_id,
             "s": stats.symbol,

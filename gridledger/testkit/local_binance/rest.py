@@ -1,7 +1,7 @@
 """REST routes: the spot endpoints ccxt's ``binance`` class calls for a grid engine.
 
 Public: ``ping``, ``time``, ``exchangeInfo`` (all symbols, ``symbol=``, ``symbols=[..]``),
-``ticker/24hr``, ``ticker/bookTicker``. SIGNED (see :mod:`.auth`): ``order`` (POST, GET,
+``ticker/24hr``, ``ticker/bookTicker``, ``klines`` (see :mod:`.klines`). SIGNED (see :mod:`.auth`): ``order`` (POST, GET,
 DELETE), ``openOrders``, ``myTrades``, ``account``. Any other path answers 404 with a
 Binance-shaped body naming it, so a ccxt call the server does not implement fails loudly
 (ccxt raises ExchangeError with that message) instead of reaching the real Binance.
@@ -24,10 +24,13 @@ from aiohttp import web
 
 from gridledger.domain.numbers import quantize_down
 from gridledger.exchange.sim import binance_format as fmt
-from gridledger.exchange.sim.matching import SimOrder, SimOrderError
+from gridledger.exchange.sim import binance_market as mfmt
+from gridledger.exchange.sim.errors import SimOrderError
+from gridledger.exchange.sim.values import SimOrder
 from gridledger.testkit.local_binance import errors
 from gridledger.testkit.local_binance.auth import verify_rest
 from gridledger.testkit.local_binance.errors import ApiError
+from gridledger.testkit.local_binance.klines import KlineHistory, klines
 from gridledger.testkit.local_binance.params import Params
 from gridledger.testkit.local_binance.peer import dumps
 from gridledger.testkit.local_binance.venue import Venue
@@ -59,8 +62,9 @@ def _error(exc: ApiError) -> web.Response:
 
 
 class RestApi:
-    def __init__(self, venue: Venue) -> None:
+    def __init__(self, venue: Venue, history: Callable[[], KlineHistory | None] = lambda: None) -> None:
         self.venue = venue
+        self.history = history  # the candles GET /api/v3/klines serves (LocalBinance.klines)
 
     def routes(self) -> list[web.RouteDef]:
         public, signed = self._public, self._signed
@@ -70,6 +74,7 @@ class RestApi:
             web.get("/api/v3/exchangeInfo", public(self.exchange_info)),
             web.get("/api/v3/ticker/24hr", public(self.ticker_24hr)),
             web.get("/api/v3/ticker/bookTicker", public(self.book_ticker)),
+            web.get("/api/v3/klines", public(lambda p: klines(self.history(), p, self.venue.spec.venue_id))),
             web.post("/api/v3/order", signed(self.new_order)),
             web.get("/api/v3/order", signed(self.query_order)),
             web.delete("/api/v3/order", signed(self.cancel_order)),
@@ -148,16 +153,16 @@ class RestApi:
 
     def exchange_info(self, params: Params) -> Json:
         self._symbols_filter(params)
-        return fmt.exchange_info(self.venue.spec, self.venue.now_ms())
+        return mfmt.exchange_info(self.venue.spec, self.venue.now_ms())
 
     def ticker_24hr(self, params: Params) -> Json:
         listed = self._symbols_filter(params)
-        row = fmt.ticker_24hr(self.venue.core.ticker_stats())
+        row = mfmt.ticker_24hr(self.venue.core.ticker_stats())
         return [row] if listed else row
 
     def book_ticker(self, params: Params) -> Json:
         listed = self._symbols_filter(params)
-        row = fmt.book_ticker(self.venue.core.ticker_stats())
+        row = mfmt.book_ticker(self.venue.core.ticker_stats())
         return [row] if listed else row
 
     # --- orders --------------------------------------------------------------------------------
@@ -311,4 +316,4 @@ class RestApi:
         balances = core.balances()
         if params.boolean("omitZeroBalances"):
             balances = {a: b for a, b in balances.items() if b.total != 0}
-        return fmt.account(self.venue.spec, balances, core.now_ms)
+        return mfmt.account(self.venue.spec, balances, core.now_ms)

@@ -31,9 +31,11 @@ from typing import Any
 from aiohttp import web
 
 from gridledger.exchange.sim.faults import FaultCounters
-from gridledger.exchange.sim.matching import SimCore, SimTrade
+from gridledger.exchange.sim.matching import SimCore
 from gridledger.exchange.sim.prices import Tick
+from gridledger.exchange.sim.values import SimTrade
 from gridledger.testkit.local_binance.config import InjectionCounters, LocalBinanceConfig
+from gridledger.testkit.local_binance.klines import KlineHistory
 from gridledger.testkit.local_binance.rest import RestApi
 from gridledger.testkit.local_binance.userstream import envelope
 from gridledger.testkit.local_binance.venue import Venue
@@ -55,6 +57,8 @@ class LocalBinance:
         self._port: int | None = None
         self._feed_task: asyncio.Task[None] | None = None
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
+        # The candle history GET /api/v3/klines serves (None: no history, an empty list).
+        self.klines: KlineHistory | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -78,7 +82,7 @@ class LocalBinance:
                 web.get("/stream/ws/{tail:.*}", self.venue.market.handle),
             ]
         )
-        app.add_routes(RestApi(self.venue).routes())
+        app.add_routes(RestApi(self.venue, lambda: self.klines).routes())
         runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT_S)
         await runner.setup()
         site = web.TCPSite(runner, self.config.host, self.config.port)

@@ -17,8 +17,9 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from gridledger.exchange.sim.faults import FaultCounters
-from gridledger.exchange.sim.matching import SimCore, SimTrade
+from gridledger.exchange.sim.matching import SimCore
 from gridledger.exchange.sim.prices import Tick
+from gridledger.exchange.sim.values import SimTrade
 from gridledger.testkit.local_binance.auth import Credentials
 from gridledger.testkit.local_binance.config import LocalBinanceConfig
 from gridledger.testkit.local_binance.market import MarketHub
