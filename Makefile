@@ -16,11 +16,13 @@ demo: $(STAMP)
 	$(BIN)/gridledger paper --chaos
 
 test: $(STAMP)
+	bash .ci/gates
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python bench/ledger_bench.py
 	$(BIN)/python bench/paper_bench.py
+	$(BIN)/python bench/backtest_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

@@ -5,19 +5,20 @@ from __future__ import annotations
 import io
 import json
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO
 
 from gridledger.config import Config
 from gridledger.domain.numbers import InputError
 from gridledger.engine.outcome_log import log_outcomes, log_rejected
+from gridledger.fastjson import loads_exact
 from gridledger.ledger.ledger import Ledger
-from gridledger.venues import parse_message
 from gridledger.ledger.outcomes import OutcomeKind
 from gridledger.store.journal import Journal
 from gridledger.store.scratch import ScratchArchive
-from gridledger.fastjson import loads_exact
+from gridledger.venues import parse_message
 
 
 @dataclass(slots=True)
@@ -128,8 +129,9 @@ def replay(
     """Apply every line; bad lines are REJECTED with their line number and the replay goes on."""
     grid = config.grid.spec()
     ledger = Ledger(grid)
-    journal = Journal.open(db, ledger, synchronous=config.engine.journal_synchronous,
-                           group_size=group_commit) if db else None
+    journal = (
+        Journal.open(db, ledger, synchronous=config.engine.journal_synchronous, group_size=group_commit) if db else None
+    )
     # Without a journal, finished orders go to a temporary SQLite file rather than RAM, so
     # a replay of a million orders runs in bounded memory (issue 12).
     scratch = ScratchArchive(ledger) if journal is None else None
@@ -151,7 +153,12 @@ def replay(
 
 
 def _run(
-    paths, instrument, fmt, ledger: Ledger, journal: Journal | None, result: ReplayResult,
+    paths,
+    instrument,
+    fmt,
+    ledger: Ledger,
+    journal: Journal | None,
+    result: ReplayResult,
     scratch: ScratchArchive | None = None,
 ) -> None:
     for source, number, text in read_lines(paths):

@@ -77,9 +77,12 @@ def downgrade_to_v1(db: Path, duplicates: int = 0) -> None:
     conn.execute("DELETE FROM meta WHERE key IN ('messages', 'last_received_at')")
     last = conn.execute("SELECT max(seq) FROM journal").fetchone()[0] or 0
     for _ in range(duplicates):
-        conn.execute("INSERT INTO journal (received_at, source, raw, outcomes) SELECT received_at, source, raw, "
-                     "'[[\"DUPLICATE\",null,null,null,\"seen\"]]' FROM journal WHERE source != 'intent' "
-                     "AND seq <= ?", (last,))
+        conn.execute(
+            "INSERT INTO journal (received_at, source, raw, outcomes) SELECT received_at, source, raw, "
+            "'[[\"DUPLICATE\",null,null,null,\"seen\"]]' FROM journal WHERE source != 'intent' "
+            "AND seq <= ?",
+            (last,),
+        )
     # Version 1 counted those deliveries in its outcome counts, as version 2 does.
     added = conn.execute("SELECT count(*) FROM journal WHERE seq > ?", (last,)).fetchone()[0]
     counts = json.loads(conn.execute("SELECT value FROM meta WHERE key = 'counts'").fetchone()[0])

@@ -35,9 +35,9 @@ def price_series(ps: Any, end_ms: int) -> tuple[np.ndarray, np.ndarray]:
 
     The venue trades a minute past the session's end (the closing reconciliation books what
     it filled then, and the last price is that minute's), so callers pass ``end + 60 s``."""
-    from gridledger.paper.session import _path  # the session's own path builder: the same ticks
+    from gridledger.paper.venue import price_path  # the session's own path builder: the same ticks
 
-    path, _, _ = _path(ps, ps.duration_ms)
+    path, _, _ = price_path(ps, ps.duration_ms)
     ts, price = array("q"), array("d")
     for tick in path:
         if tick.ts_ms > end_ms:

@@ -24,27 +24,28 @@ price (the engine reacts to the fill and the price). The last price of the data 
 no order placed after it could ever trade. ``decide()`` is pure, and between events (a
 resting order reached, the centre leaving its hysteresis band, a refused post-only level
 becoming placeable) its answer is "nothing to do", so whole runs of candles are skipped with
-a vectorised search (``backtest/search.py``) and only event candles run Python code.
+a vectorised search (``backtest/search.py``, over the band from ``backtest/band.py``) and
+only event candles run Python code. The order book and the fill rule are ``backtest/venue.py``.
 ``skip=False`` decides at every price instead: the tests prove both give the same result.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
 
-from gridledger.backtest.account import Account, Refused, RestingOrder
+from gridledger.backtest.account import Account, RestingOrder
+from gridledger.backtest.band import NEVER_HIGH, NEVER_LOW, EventBand
+from gridledger.backtest.results import Counters, DiscardArchive, Fill, Marks
 from gridledger.backtest.search import next_event
 from gridledger.backtest.setup import BacktestSetup
+from gridledger.backtest.venue import SOURCE, SimulatedVenue
 from gridledger.domain.numbers import ZERO
-from gridledger.domain.types import OrderStatus, Role, Side
+from gridledger.domain.types import Role
 from gridledger.ledger.changes import ChangeSet
-from gridledger.ledger.evidence import OrderEvidence, TradeEvidence, make_fees
 from gridledger.ledger.ledger import Ledger
-from gridledger.ledger.records import OrderRecord
 from gridledger.marketdata.series import MarketData
 from gridledger.strategy import (
     Cancel,
@@ -55,75 +56,10 @@ from gridledger.strategy import (
     decide,
     is_dust,
     order_price,
-    window_levels,
 )
 
-_NEVER_LOW = -1
-_NEVER_HIGH = 1 << 62
-SOURCE = "backtest"
 
-
-class _DiscardArchive:
-    """Finished orders leave the ledger for good: a backtest never replays old evidence (R9's
-    archive is what lets a live journal recognise a week-old duplicate; a backtest has none)."""
-
-    def load_order(self, client_id: str) -> OrderRecord | None:
-        return None
-
-    def client_id_for(self, order_id: str) -> str | None:
-        return None
-
-    def load_folded(self, level: int, from_generation: int) -> list[OrderRecord]:
-        return []
-
-    def has_key(self, key: str) -> bool:
-        return False
-
-
-@dataclass(frozen=True, slots=True)
-class Fill:
-    """One applied trade, for the fills CSV and the report."""
-
-    ts_ms: int
-    level: int
-    side: Side
-    role: Role
-    price: Decimal
-    qty: Decimal
-    fee: Decimal
-    fee_asset: str
-    fee_quote: Decimal  # the fee valued in quote (base fees at the fill price, a third asset at its price)
-    realized: Decimal  # realized PnL this fill booked in its slot
-    client_id: str
-    maker: bool
-
-
-@dataclass(slots=True)
-class Marks:
-    """The account's state after each candle in which something changed (parallel lists)."""
-
-    index: list[int] = field(default_factory=list)  # candle (or trade) index
-    realized_minus_cost: list[float] = field(default_factory=list)
-    qty: list[float] = field(default_factory=list)
-    open_buys: list[int] = field(default_factory=list)
-    committed: list[float] = field(default_factory=list)
-    # The trailing centre (level), recorded at each candle where it moved: the plot's centre line.
-    centre_index: list[int] = field(default_factory=list)
-    centre: list[int] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class Counters:
-    events: int = 0  # path prices at which the backtest filled and/or decided
-    decisions: int = 0
-    placed: int = 0
-    canceled: int = 0
-    refused_post_only: int = 0
-    refused_balance: int = 0
-    taker_fills: int = 0
-
-
-class Backtest:
+class Backtest(SimulatedVenue, EventBand):
     """One run over one data set. ``run()`` once; the results stay on the object."""
 
     def __init__(self, setup: BacktestSetup, data: MarketData, *, skip: bool = True) -> None:
@@ -136,7 +72,7 @@ class Backtest:
             raise ValueError(
                 f"the data was read with price step {data.price_step}, the market's is {self.rules.price_step}"
             )
-        self.ledger = Ledger(setup.grid, archive=_DiscardArchive())
+        self.ledger = Ledger(setup.grid, archive=DiscardArchive())
         self.account = Account(setup.market, setup.balances)
         self.state = StrategyState()
         self.views: dict[int, SlotView] = {}  # the engine's slot_views(), kept current per level
@@ -170,8 +106,8 @@ class Backtest:
         self.realized = ZERO
         self._changed = False
         self._terminal = False  # an order ended at this price: fold it into its slot (R9)
-        self._max_buy = _NEVER_LOW  # highest resting buy, lowest resting sell (ticks), as of the last _band()
-        self._min_sell = _NEVER_HIGH
+        self._max_buy = NEVER_LOW  # highest resting buy, lowest resting sell (ticks), as of the last _band()
+        self._min_sell = NEVER_HIGH
         self._windows: dict[int, tuple[tuple[int, int], ...]] = {}  # centre -> its buy window (level, ticks)
         self.last_ticks: int | None = None
         self.last_ts: int | None = None
@@ -183,7 +119,7 @@ class Backtest:
         low, high, opens, closes, ts = data.low, data.high, data.open, data.close, data.ts_ms
         candles = data.kind == "candles"
         quarter = data.interval_ms // 4
-        lo, hi = _NEVER_HIGH, _NEVER_HIGH  # the first price always triggers: the first decision
+        lo, hi = NEVER_HIGH, NEVER_HIGH  # the first price always triggers: the first decision
         last = n - 1
         i = 0
         report_every = max(1, n // 100)
@@ -233,67 +169,6 @@ class Backtest:
             progress(n, n)
         return self
 
-    # ------------------------------------------------------------------ venue side
-    def _fill_at(self, p: int, t: int) -> None:
-        if self._max_buy < p < self._min_sell:
-            return
-        buys = sorted(
-            (o for o in self.live.values() if o.side is Side.BUY and o.ticks >= p), key=lambda o: (-o.ticks, o.seq)
-        )
-        sells = sorted(
-            (o for o in self.live.values() if o.side is Side.SELL and o.ticks <= p), key=lambda o: (o.ticks, o.seq)
-        )
-        for order in (*buys, *sells):
-            self._trade(order, order.price, t, maker=True)
-
-    def _trade(self, order: RestingOrder, price: Decimal, t: int, maker: bool) -> None:
-        notional, fee, fee_asset = self.account.fill(order, price, maker)
-        del self.live[order.client_id]
-        trade_id = self._next_trade_id
-        self._next_trade_id += 1
-        out = self.ledger.apply(
-            TradeEvidence(
-                symbol=self.symbol,
-                order_id=order.order_id,
-                client_id=order.client_id,
-                trade_id=str(trade_id),
-                side=order.side,
-                amount=order.amount,
-                price=price,
-                cost=notional,
-                fees=make_fees([(fee_asset, fee)]),
-                timestamp=t,
-                source=SOURCE,
-            )
-        )
-        m = self.setup.market
-        if fee_asset == m.quote:
-            fee_quote = fee
-        elif fee_asset == m.base:
-            fee_quote = fee * price
-        else:
-            fee_quote = fee * m.third_asset_price
-        self.fills.append(
-            Fill(
-                t,
-                order.level,
-                order.side,
-                order.role,
-                price,
-                order.amount,
-                fee,
-                fee_asset,
-                fee_quote,
-                out.realized_delta or ZERO,
-                order.client_id,
-                maker,
-            )
-        )
-        if not maker:
-            self.counters.taker_fills += 1
-        self._terminal = True
-        self._refresh(order.level)
-
     # ------------------------------------------------------------------ engine side
     def _decide_at(self, p: int, t: int) -> None:
         price = Decimal(p) * self._step
@@ -311,118 +186,6 @@ class Backtest:
                 if self.setup.paused and action.role is Role.OPEN:
                     continue  # as the engine: paused means no opening orders
                 self._place(action, p, price, t)
-
-    def _cancel(self, action: Cancel, t: int) -> None:
-        order = self.live.pop(action.client_id, None)
-        if order is None:
-            return
-        self.account.release(order)
-        self.counters.canceled += 1
-        self._terminal = True
-        self.ledger.apply(
-            OrderEvidence(
-                symbol=self.symbol,
-                order_id=order.order_id,
-                client_id=order.client_id,
-                status=OrderStatus.CANCELED,
-                side=order.side,
-                amount=order.amount,
-                price=order.price,
-                filled=ZERO,
-                cost=ZERO,
-                fees=(),
-                timestamp=t,
-                event_id=f"cancel:{order.order_id}",
-                source=SOURCE,
-            )
-        )
-        self._refresh(order.level)
-
-    def _place(self, action: Place, p: int, price: Decimal, t: int) -> None:
-        rec = self.ledger.new_order(action.level, action.side, action.role, action.amount, action.price)
-        ticks = int(action.price / self._step)
-        crosses = ticks >= p if action.side is Side.BUY else ticks <= p
-        try:
-            if action.post_only and crosses:
-                raise Refused("post-only order would take", post_only=True)
-            lock_asset, lock_amount = self.account.lock_for(action.side, action.amount, action.price)
-            self.account.lock(lock_asset, lock_amount)
-        except Refused as exc:
-            self._reject(rec, action, t, exc)
-            return
-        order_id = str(self._next_order_id)
-        self._next_order_id += 1
-        self._seq += 1
-        order = RestingOrder(
-            rec.client_id,
-            order_id,
-            action.level,
-            action.side,
-            action.role,
-            action.price,
-            ticks,
-            action.amount,
-            action.post_only,
-            self._seq,
-            lock_asset,
-            lock_amount,
-            action.price,
-        )
-        self.live[rec.client_id] = order
-        self.counters.placed += 1
-        self.ledger.apply(
-            OrderEvidence(
-                symbol=self.symbol,
-                order_id=order_id,
-                client_id=rec.client_id,
-                status=OrderStatus.NEW,
-                side=action.side,
-                amount=action.amount,
-                price=action.price,
-                filled=ZERO,
-                cost=ZERO,
-                fees=None,
-                timestamp=t,
-                event_id=f"new:{order_id}",
-                source=SOURCE,
-            )
-        )
-        self.state = self.state.on_accepted(action.level)
-        self._backoff.pop(action.level, None)
-        if crosses:
-            self._trade(order, price, t, maker=False)  # a crossing limit order takes at the last price
-        else:
-            self._refresh(action.level)
-
-    def _reject(self, rec: OrderRecord, action: Place, t: int, exc: Refused) -> None:
-        # As the engine does: the refusal is evidence the order never existed (R6).
-        self.ledger.apply(
-            OrderEvidence(
-                symbol=self.symbol,
-                order_id=None,
-                client_id=rec.client_id,
-                status=OrderStatus.REJECTED,
-                side=rec.side,
-                amount=rec.amount,
-                price=rec.price,
-                filled=ZERO,
-                cost=ZERO,
-                fees=(),
-                timestamp=t,
-                event_id=f"rejected:{rec.client_id}",
-                source=SOURCE,
-            )
-        )
-        self._terminal = True
-        if exc.post_only:
-            self.counters.refused_post_only += 1
-            self.state = self.state.on_post_only_reject(action.level)
-        else:
-            self.counters.refused_balance += 1
-            _, previous = self._backoff.get(action.level, (0, 0))
-            delay = min(600_000, max(5_000, previous * 2))
-            self._backoff[action.level] = (t + self._latency_ms + delay, delay)
-        self._refresh(action.level)
 
     # ------------------------------------------------------------------ bookkeeping
     def _refresh(self, level: int) -> None:
@@ -465,45 +228,6 @@ class Backtest:
         changes: ChangeSet = self.ledger.take_changes()
         self.ledger.committed(changes)
 
-    def _band(self, p: int) -> tuple[int, int]:
-        """The prices (ticks) at or beyond which the next event happens: ``p <= lo`` or ``p >= hi``."""
-        max_buy, min_sell = _NEVER_LOW, _NEVER_HIGH
-        for order in self.live.values():
-            if order.side is Side.BUY:
-                if order.ticks > max_buy:
-                    max_buy = order.ticks
-            elif order.ticks < min_sell:
-                min_sell = order.ticks
-        self._max_buy, self._min_sell = max_buy, min_sell
-        centre = self.state.centre
-        if centre is None:
-            return _NEVER_HIGH, _NEVER_HIGH
-        c = self._anchor_ticks + centre * self._interval_ticks
-        # next_centre moves when |price - centre price| > interval * (0.5 + hysteresis).
-        lo = max(max_buy, c - self._band_ticks - 1)
-        hi = min(min_sell, c + self._band_ticks + 1)
-        # A post-only buy refused as "would cross" becomes placeable once the price is above it.
-        # (A level with an order or sellable inventory gets no buy: decide() skips it first.)
-        if self.params.post_only:
-            window = self._windows.get(centre)
-            if window is None:
-                window = self._windows[centre] = tuple(
-                    (level, self._anchor_ticks + level * self._interval_ticks)
-                    for level in window_levels(centre, self.params.buy_window)
-                )
-            if window and window[0][1] >= p:  # nearest the centre first: the highest price
-                for level, bt in window:
-                    if bt >= p and level not in self.decide_views and bt + 1 < hi:
-                        hi = bt + 1
-        # A post-only closing sell at or below the price waits until the price is below it.
-        if self.params.post_only_close:
-            for level, view in self.decide_views.items():  # dust gets no sell: not a trigger
-                if view.live is None and view.qty > 0:
-                    st = self._anchor_ticks + (level + 1) * self._interval_ticks
-                    if st <= p:
-                        lo = max(lo, st - 1)
-        return lo, hi
-
     def _mark(self, i: int) -> None:
         m = self.marks
         m.index.append(i)
@@ -536,3 +260,6 @@ class Backtest:
         rc = np.concatenate(([0.0], np.asarray(self.marks.realized_minus_cost)))[which + 1]
         qty = np.concatenate(([0.0], np.asarray(self.marks.qty)))[which + 1]
         return rc + qty * closes
+
+
+__all__ = ["SOURCE", "Backtest", "Counters", "Fill", "Marks"]

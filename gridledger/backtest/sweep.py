@@ -9,287 +9,28 @@ backtest``.
 
 Every ``--set`` value is validated before any work: a key that is not a config field, or a
 value the config refuses, is one error line naming it (exit 2).
+
+The parts: ``sweep_sets`` (the --set axes and their validation), ``sweep_pool`` (the shared
+data and the worker processes), ``sweep_output`` (ranking, table, CSV, heatmap).
 """
 
 from __future__ import annotations
 
-import csv
 import itertools
 import os
-import shutil
-import tempfile
-import time
-import tomllib
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from gridledger.backtest.cli import _bundled_config, _check_output, _fail, err, parse_date
-from gridledger.config import Config, ConfigError, GridConfig, StrategyConfig, load_config, parse_config
-from gridledger.marketdata.series import DataError, Gaps, MarketData
-
-# What --set may change: the grid, the strategy, and the simulated market ([paper]: fees,
-# balances, precision). Engine, API and exchange settings do not change a backtest.
-SECTIONS = ("grid", "strategy", "paper")
-# The grid's identity is not a parameter (its client ids would not change the result).
-NOT_SWEEPABLE = {"grid.id", "grid.symbol", "grid.account", "paper.candles_csv", "paper.trades_csv"}
-COLUMNS = (
-    "total_pnl",
-    "realized_pnl",
-    "unrealized_pnl",
-    "return_on_committed_pct",
-    "max_drawdown",
-    "max_drawdown_at",
-    "round_trips",
-    "fills",
-    "fees_in_quote",
-    "buy_and_hold_pct",
-    "fee_guard_ok",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Axis:
-    key: str  # section.field
-    texts: tuple[str, ...]  # the values as given
-    values: tuple[Any, ...]  # as the config reads them (TOML value syntax)
-
-
-def _toml_value(text: str) -> Any:
-    """``60`` -> 60, ``0.25`` -> Decimal, ``true`` -> True, ``"x"`` or ``x`` -> "x" (as TOML would read it)."""
-    try:
-        return tomllib.loads(f"v = {text}", parse_float=Decimal)["v"]
-    except tomllib.TOMLDecodeError:
-        return text
-
-
-def parse_sets(sets: list[str]) -> list[Axis]:
-    """``section.field=v1,v2,...`` -> axes; ValueError (one line naming the --set) when malformed."""
-    from gridledger.paper.settings import PaperSettings
-
-    fields = {
-        "grid": set(GridConfig.model_fields),
-        "strategy": set(StrategyConfig.model_fields),
-        "paper": set(PaperSettings.model_fields),
-    }
-    axes: list[Axis] = []
-    for item in sets:
-        key, eq, rest = item.partition("=")
-        key = key.strip()
-        if not eq or not key or not rest.strip():
-            raise ValueError(f"--set {item!r}: expected section.field=value1,value2,... e.g. grid.interval=60,120")
-        section, dot, name = key.partition(".")
-        if not dot or section not in SECTIONS or name not in fields[section] or key in NOT_SWEEPABLE:
-            hint = (
-                f"not a field of [{section}]"
-                if section in SECTIONS and dot
-                else f"sweepable sections are {', '.join(SECTIONS)}"
-            )
-            raise ValueError(f"--set {key}: not a sweepable config field ({hint})")
-        if any(a.key == key for a in axes):
-            raise ValueError(f"--set {key}: given twice")
-        texts = tuple(t.strip() for t in rest.split(","))
-        if any(not t for t in texts):
-            raise ValueError(f"--set {key}={rest}: an empty value")
-        axes.append(Axis(key, texts, tuple(_toml_value(t) for t in texts)))
-    if not axes:
-        raise ValueError("give at least one --set section.field=value1,value2,...")
-    return axes
-
-
-def apply(base: dict[str, Any], combo: tuple[tuple[str, Any], ...]) -> Config:
-    """The base config with ``combo`` applied, validated as ``load_config`` validates a file."""
-    data = {section: dict(table) if isinstance(table, dict) else table for section, table in base.items()}
-    for key, value in combo:
-        section, _, name = key.partition(".")
-        data.setdefault(section, {})[name] = value
-    return parse_config(data, "config")
-
-
-def check_combo(base: dict[str, Any], combo: tuple[tuple[str, Any], ...]) -> None:
-    """Everything a run would refuse, before any work: the config, the [paper] table, the grid
-    against the market (ValueError/ConfigError)."""
-    from gridledger.backtest.setup import setup_from_config
-    from gridledger.paper.settings import paper_settings
-
-    cfg = apply(base, combo)
-    setup_from_config(cfg, paper_settings(dict(cfg.paper)))
-
-
-# ------------------------------------------------------------------ worker side
-_DATA: dict[str, MarketData] = {}
-
-
-def _save_columns(data: MarketData, folder: Path) -> dict[str, Any]:
-    names: dict[str, str] = {}
-    for column in ("ts_ms", "open", "high", "low", "close", "volume"):
-        array = getattr(data, column)
-        same = next((n for n, c in names.items() if getattr(data, n) is array), None)
-        if same is not None:  # trades: one price array serves as open, high, low and close
-            names[column] = names[same]
-            continue
-        np.save(folder / f"{column}.npy", np.ascontiguousarray(array))
-        names[column] = column
-    g = data.gaps
-    return {
-        "kind": data.kind,
-        "source": data.source,
-        "fmt": data.fmt,
-        "price_step": str(data.price_step),
-        "interval_ms": data.interval_ms,
-        "gaps": (g.count, g.missing, g.largest_ms, g.largest_at_ms),
-        "folder": str(folder),
-        "names": names,
-    }
-
-
-def _load_columns(meta: dict[str, Any]) -> MarketData:
-    folder = Path(meta["folder"])
-    cols = {c: np.load(folder / f"{n}.npy", mmap_mode="r") for c, n in meta["names"].items()}
-    return MarketData(
-        meta["kind"],
-        meta["source"],
-        meta["fmt"],
-        Decimal(meta["price_step"]),
-        cols["ts_ms"],
-        cols["open"],
-        cols["high"],
-        cols["low"],
-        cols["close"],
-        cols["volume"],
-        meta["interval_ms"],
-        Gaps(*meta["gaps"]),
-    )
-
-
-def _init_worker(meta: dict[str, Any]) -> None:
-    _DATA["data"] = _load_columns(meta)
-
-
-def run_combo(base: dict[str, Any], combo: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
-    """One backtest; a row of the result table (decimals as strings)."""
-    from gridledger.backtest.feeguard import check_fee_step
-    from gridledger.backtest.report import build_report
-    from gridledger.backtest.run import Backtest
-    from gridledger.backtest.setup import setup_from_config
-    from gridledger.paper.settings import paper_settings
-
-    data = _DATA["data"]
-    cfg = apply(base, combo)
-    setup = setup_from_config(cfg, paper_settings(dict(cfg.paper)))
-    if setup.market.rules.price_step != data.price_step:
-        raise ValueError(f"price_step {setup.market.rules.price_step} differs from the data's {data.price_step}")
-    fee = check_fee_step(
-        setup.params, setup.market.maker_fee, setup.market.taker_fee, data.price(int(np.max(data.high)))
-    )
-    t0 = time.perf_counter()
-    bt = Backtest(setup, data).run()
-    doc = build_report(bt, wall_seconds=time.perf_counter() - t0, fee_check=fee)
-    return {
-        "total_pnl": doc["total_pnl"],
-        "realized_pnl": doc["realized_pnl"],
-        "unrealized_pnl": doc["unrealized_pnl"],
-        "return_on_committed_pct": doc["return_on_committed_pct"] or "",
-        "max_drawdown": doc["max_drawdown"]["value"],
-        "max_drawdown_at": doc["max_drawdown"]["at"] or "",
-        "round_trips": doc["round_trips"],
-        "fills": doc["fills"],
-        "fees_in_quote": doc["fees_in_quote"],
-        "buy_and_hold_pct": doc["buy_and_hold"]["return_pct"],
-        "fee_guard_ok": fee.ok,
-        "fee_message": fee.message(),
-    }
-
-
-# ------------------------------------------------------------------ results
-def sort_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Best first: total PnL, then the smaller drawdown, then more round trips."""
-    return sorted(rows, key=lambda r: (-Decimal(r["total_pnl"]), Decimal(r["max_drawdown"]), -int(r["round_trips"])))
-
-
-def write_csv(rows: list[dict[str, Any]], axes: list[Axis], path: Path) -> None:
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(("rank", *(a.key for a in axes), *COLUMNS))
-        for rank, row in enumerate(rows, 1):
-            writer.writerow((rank, *(row[a.key] for a in axes), *(row[c] for c in COLUMNS)))
-
-
-def print_table(console: Console, rows: list[dict[str, Any]], axes: list[Axis], limit: int) -> None:
-    table = Table(
-        title=f"sweep: {len(rows)} combinations, best total PnL first",
-        title_justify="left",
-        box=None,
-        pad_edge=False,
-        padding=(0, 1),
-    )
-    table.add_column("#", justify="right")
-    for a in axes:
-        table.add_column(a.key.partition(".")[2], justify="right", overflow="fold")
-    for name in ("total PnL", "return %", "max DD", "trips", "fills"):
-        table.add_column(name, justify="right")
-    for rank, row in enumerate(rows[:limit], 1):
-        table.add_row(
-            str(rank),
-            *(escape(str(row[a.key])) for a in axes),
-            f"{Decimal(row['total_pnl']):.2f}",
-            str(row["return_on_committed_pct"] or "n/a"),
-            row["max_drawdown"],
-            str(row["round_trips"]),
-            str(row["fills"]),
-        )
-    console.print(table)
-    if len(rows) > limit:
-        console.print(f"({len(rows) - limit} more rows in the CSV)")
-
-
-def write_heatmap(rows: list[dict[str, Any]], axes: list[Axis], path: Path, title: str) -> None:
-    """Total PnL over the first two axes (the best over any further axes), plotly, offline."""
-    import plotly.graph_objects as go
-
-    xa = axes[0]
-    ya = axes[1] if len(axes) > 1 else None
-    ys = list(ya.texts) if ya else [""]
-    z: list[list[float | None]] = [[None] * len(xa.texts) for _ in ys]
-    for row in rows:
-        i = ys.index(str(row[ya.key])) if ya else 0
-        j = list(xa.texts).index(str(row[xa.key]))
-        value = float(Decimal(row["total_pnl"]))
-        current = z[i][j]
-        if current is None or value > current:
-            z[i][j] = value
-    text = [["" if v is None else f"{v:.2f}" for v in line] for line in z]
-    fig = go.Figure(
-        go.Heatmap(
-            x=[f"{v}" for v in xa.texts],
-            y=ys,
-            z=z,
-            text=text,
-            texttemplate="%{text}",
-            colorscale="RdYlGn",
-            zmid=0,
-            colorbar={"title": "total PnL"},
-            hovertemplate=f"{xa.key}=%{{x}}<br>{ya.key if ya else ''}=%{{y}}<br>total PnL %{{z:.2f}}<extra></extra>",
-        )
-    )
-    extra = " (best over the other axes)" if len(axes) > 2 else ""
-    fig.update_layout(
-        title=title + extra,
-        xaxis_title=xa.key,
-        yaxis_title=ya.key if ya else "",
-        xaxis_type="category",
-        yaxis_type="category",
-        template="plotly_white",
-    )
-    fig.write_html(str(path), include_plotlyjs=True, full_html=True, config={"displaylogo": False})
+from gridledger.backtest.sweep_output import COLUMNS, print_table, sort_rows, write_csv, write_heatmap
+from gridledger.backtest.sweep_pool import run_all, run_combo
+from gridledger.backtest.sweep_sets import NOT_SWEEPABLE, SECTIONS, Axis, apply, check_combo, parse_sets
+from gridledger.config import ConfigError, load_config
+from gridledger.marketdata.series import DataError
 
 
 def sweep_command(
@@ -373,7 +114,7 @@ def sweep_command(
         _fail(f"{exc.filename or source}: {exc.strerror or exc}")
     err.print(escape(market_data.describe()), soft_wrap=True)
     workers = min(jobs or os.cpu_count() or 1, len(combos))
-    rows = _run_all(market_data, base, combos, axes, texts, workers)
+    rows = run_all(market_data, base, combos, axes, texts, workers)
     warned: set[str] = set()
     for row in rows:
         if not row["fee_guard_ok"] and row["fee_message"] not in warned:
@@ -387,47 +128,18 @@ def sweep_command(
         write_heatmap(rows, axes, heatmap, f"{cfg.grid.symbol} sweep on {market_data.source}: total PnL")
 
 
-def _run_all(
-    market_data: MarketData,
-    base: dict[str, Any],
-    combos: list[tuple[tuple[str, Any], ...]],
-    axes: list[Axis],
-    texts: list[tuple[str, ...]],
-    workers: int,
-) -> list[dict[str, Any]]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    scratch = Path(tempfile.mkdtemp(prefix="gridledger-sweep-"))
-    rows: list[dict[str, Any]] = []
-    try:
-        meta = _save_columns(market_data, scratch)
-        with Progress(
-            TextColumn("[bold]sweep[/]"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("", total=len(combos))
-            with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(meta,)) as pool:
-                futures = {
-                    pool.submit(run_combo, base, combo): shown for combo, shown in zip(combos, texts, strict=True)
-                }
-                for future in as_completed(futures):
-                    shown = futures[future]
-                    try:
-                        result = future.result()
-                    except Exception as exc:
-                        named = ", ".join(f"{a.key}={t}" for a, t in zip(axes, shown, strict=True))
-                        for other in futures:
-                            other.cancel()
-                        _fail(f"{named}: {type(exc).__name__}: {exc}", 1)
-                    rows.append({**{a.key: t for a, t in zip(axes, shown, strict=True)}, **result})
-                    bar.advance(task)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return rows
-
-
-__all__ = ["Axis", "apply", "parse_sets", "run_combo", "sort_rows", "sweep_command", "write_csv", "write_heatmap"]
+__all__ = [
+    "COLUMNS",
+    "NOT_SWEEPABLE",
+    "SECTIONS",
+    "Axis",
+    "apply",
+    "check_combo",
+    "parse_sets",
+    "print_table",
+    "run_combo",
+    "sort_rows",
+    "sweep_command",
+    "write_csv",
+    "write_heatmap",
+]

@@ -73,8 +73,9 @@ class Streams:
                     message=redact(str(exc))[:200],
                     attempt=attempt,
                 )
-                self.sh.events.publish(events.RECONNECT, self.sh.now_ms(), stream=name, attempt=attempt,
-                                       error=type(exc).__name__)
+                self.sh.events.publish(
+                    events.RECONNECT, self.sh.now_ms(), stream=name, attempt=attempt, error=type(exc).__name__
+                )
                 # ccxt does not replay what was missed: reconcile by REST after reconnecting.
                 self.request_reconcile("reconnect")
                 await asyncio.sleep(self.backoff_s(attempt))
@@ -108,8 +109,9 @@ class Streams:
                     message=redact(str(exc))[:200],
                     attempt=attempt,
                 )
-                self.sh.events.publish(events.RECONNECT, sh.now_ms(), stream="ticker", attempt=attempt,
-                                       error=type(exc).__name__)
+                self.sh.events.publish(
+                    events.RECONNECT, sh.now_ms(), stream="ticker", attempt=attempt, error=type(exc).__name__
+                )
                 await asyncio.sleep(self.backoff_s(attempt))
                 attempt += 1
                 continue

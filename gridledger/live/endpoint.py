@@ -33,8 +33,7 @@ def _ws_urls(original: Mapping[str, Any], ws_base: str) -> dict[str, Any]:
     for key, value in original.items():
         if key == "ws-api":
             out[key] = {
-                k: f"{ws_base}/ws-api/v3" if k == "spot" else f"{ws_base}/unsupported/ws-api/{k}"
-                for k in value
+                k: f"{ws_base}/ws-api/v3" if k == "spot" else f"{ws_base}/unsupported/ws-api/{k}" for k in value
             }
         elif key in _SPOT_STREAM_KEYS:
             out[key] = f"{ws_base}/stream/ws"

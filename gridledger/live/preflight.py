@@ -18,8 +18,8 @@ from gridledger.strategy import (
     StrategyState,
     check_grid,
     decide,
-    order_price,
     meets_minimums,
+    order_price,
     sellable_amount,
 )
 from gridledger.strategy.levels import GRID_CONTEXT
@@ -44,11 +44,13 @@ async def preflight(engine: GridEngine) -> PreflightReport:
     try:
         await engine.prepare()
     except ccxt.AuthenticationError as exc:
-        raise PreflightError(f"authentication failed: check the API key and secret ({redact(str(exc))[:200]})", 4)
+        raise PreflightError(
+            f"authentication failed: check the API key and secret ({redact(str(exc))[:200]})", 4
+        ) from None
     except (ccxt.NetworkError, ccxt.ExchangeError) as exc:
-        raise PreflightError(f"cannot load markets: {type(exc).__name__}: {redact(str(exc))[:300]}", 4)
+        raise PreflightError(f"cannot load markets: {type(exc).__name__}: {redact(str(exc))[:300]}", 4) from None
     except (EngineFatal, MarketError) as exc:
-        raise PreflightError(str(exc))
+        raise PreflightError(str(exc)) from None
     market = engine.ex.markets[engine.symbol]
     lines.append(f"market {engine.symbol} found ({market.get('type')})")
     if inst.kind == "spot" and not market.get("spot"):
@@ -57,19 +59,21 @@ async def preflight(engine: GridEngine) -> PreflightReport:
         raise PreflightError(f"{engine.symbol} is not a linear contract market on {engine.ex.id}")
     assert engine.rules is not None and engine.params is not None
     rules = engine.rules
-    lines.append(f"precision: amount step {rules.amount_step}, price step {rules.price_step}; "
-                 f"limits: min amount {rules.min_amount}, min notional {rules.min_notional}")
+    lines.append(
+        f"precision: amount step {rules.amount_step}, price step {rules.price_step}; "
+        f"limits: min amount {rules.min_amount}, min notional {rules.min_notional}"
+    )
     try:
         check_grid(engine.params, rules)
     except ValueError as exc:
-        raise PreflightError(f"grid does not fit the market: {exc}")
+        raise PreflightError(f"grid does not fit the market: {exc}") from None
     maker, taker = fee_rates(market)
     if maker is None:
         try:
             fee = await engine.ex.fetch_trading_fee(engine.symbol)  # type: ignore[attr-defined]
             maker = opt_decimal(fee.get("maker"), "maker fee", negative_ok=True)
-        except Exception as exc:  # noqa: BLE001 - any failure means "unknown"
-            raise PreflightError(f"fee rate unknown: {redact(str(exc))[:200]}")
+        except Exception as exc:
+            raise PreflightError(f"fee rate unknown: {redact(str(exc))[:200]}") from None
     if maker is None:
         raise PreflightError("fee rate unknown: the market gives no maker fee")
     lines.append(f"fees: maker {maker}, taker {taker}")
@@ -77,24 +81,29 @@ async def preflight(engine: GridEngine) -> PreflightReport:
     fee_check = check_fee_step(engine.params, maker, taker if taker is not None else maker, price)
     if not fee_check.ok:
         if not engine.config.strategy.allow_step_below_fee:
-            raise PreflightError(f"{fee_check.message()}; widen [grid] interval, or set [strategy] "
-                                 "allow_step_below_fee = true to run it anyway")
+            raise PreflightError(
+                f"{fee_check.message()}; widen [grid] interval, or set [strategy] "
+                "allow_step_below_fee = true to run it anyway"
+            )
         lines.append(f"warning: {fee_check.message()} (allowed by [strategy] allow_step_below_fee)")
     buys = _check_window(engine, price, maker, taker)
-    lines.append(f"price {price}: the buy window would place {len(buys)} buys, "
-                 f"{', '.join(f'{b.amount} at {b.price}' for b in buys) or 'none'}")
+    lines.append(
+        f"price {price}: the buy window would place {len(buys)} buys, "
+        f"{', '.join(f'{b.amount} at {b.price}' for b in buys) or 'none'}"
+    )
     try:
         balance = await engine.ex.fetch_balance()
     except ccxt.AuthenticationError as exc:
-        raise PreflightError(f"authentication failed: {redact(str(exc))[:200]}", 4)
+        raise PreflightError(f"authentication failed: {redact(str(exc))[:200]}", 4) from None
     except (ccxt.NetworkError, ccxt.ExchangeError) as exc:
-        raise PreflightError(f"cannot fetch the balance: {type(exc).__name__}: {redact(str(exc))[:300]}", 4)
+        raise PreflightError(f"cannot fetch the balance: {type(exc).__name__}: {redact(str(exc))[:300]}", 4) from None
     funding = inst.settle or inst.quote
     free = opt_decimal((balance.get(funding) or {}).get("free"), f"{funding} free balance") or ZERO
     # What the window's buys cost at the current price, as the strategy sizes them.
     needed = sum((b.amount * b.price for b in buys), ZERO)
-    committed = sum(((r.amount or ZERO) * (r.price or ZERO) for r in engine.ledger.live_orders()
-                     if r.side.value == "buy"), ZERO)
+    committed = sum(
+        ((r.amount or ZERO) * (r.price or ZERO) for r in engine.ledger.live_orders() if r.side.value == "buy"), ZERO
+    )
     if free + committed < needed:
         raise PreflightError(
             f"balance: the grid needs {needed} {funding} for {len(buys)} buys of about "
@@ -108,13 +117,13 @@ async def _current_price(engine: GridEngine) -> Decimal:
     try:
         ticker = await engine.ex.fetch_ticker(engine.symbol)
     except ccxt.AuthenticationError as exc:
-        raise PreflightError(f"authentication failed: {redact(str(exc))[:200]}", 4)
+        raise PreflightError(f"authentication failed: {redact(str(exc))[:200]}", 4) from None
     except (ccxt.NetworkError, ccxt.ExchangeError) as exc:
-        raise PreflightError(f"cannot fetch the price: {type(exc).__name__}: {redact(str(exc))[:300]}", 4)
+        raise PreflightError(f"cannot fetch the price: {type(exc).__name__}: {redact(str(exc))[:300]}", 4) from None
     try:
         price = opt_decimal((ticker or {}).get("last"), "ticker last")
     except InputError as exc:
-        raise PreflightError(f"the exchange's price is unusable: {exc}", 4)
+        raise PreflightError(f"the exchange's price is unusable: {exc}", 4) from None
     if price is None or price <= 0:
         raise PreflightError(f"the exchange gives no last price for {engine.symbol}", 4)
     return price
@@ -132,8 +141,10 @@ def _check_window(engine: GridEngine, price: Decimal, maker: Decimal, taker: Dec
     decision = decide(StrategyState(), params, rules, price, {}, paused=False)
     small = [n for n in decision.notes if n.kind == "below_min"]
     if small:
-        raise PreflightError(f"quote_per_level {params.quote_per_level} is too small at the current price "
-                             f"{price}: level {small[0].level}: {small[0].detail}")
+        raise PreflightError(
+            f"quote_per_level {params.quote_per_level} is too small at the current price "
+            f"{price}: level {small[0].level}: {small[0].detail}"
+        )
     buys = [a for a in decision.actions if isinstance(a, Place) and a.role is Role.OPEN]
     # A spot buy pays its fee in the base asset (at worst the taker rate), so it holds less
     # than it bought: the closing sell of what is left must still clear the minimums, or

@@ -198,8 +198,9 @@ async def run_live(
             from gridledger.notify import NotifyError, build_notifier, watch_engine
 
             try:
-                notifier = build_notifier(cfg.notify, grid_id=cfg.grid.id, symbol=cfg.grid.symbol,
-                                          now_ms=exchange.milliseconds)
+                notifier = build_notifier(
+                    cfg.notify, grid_id=cfg.grid.id, symbol=cfg.grid.symbol, now_ms=exchange.milliseconds
+                )
             except NotifyError as exc:
                 console.print(escape(f"error: {exc}"))
                 return 2

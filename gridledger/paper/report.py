@@ -22,8 +22,9 @@ def _q(text: str | None, places: int = 8) -> str:
     return f"{value:.{places}f}".rstrip("0").rstrip(".") if value else "0"
 
 
-def report_json(result: PaperResult, *, seed: int, chaos: bool, duration: str,
-                figures: dict[str, Any] | None = None) -> dict[str, Any]:
+def report_json(
+    result: PaperResult, *, seed: int, chaos: bool, duration: str, figures: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """``figures``: the fields over time a backtest reports too (return, max drawdown,
     buy-and-hold; ``gridledger.backtest.paper_series``), when the session's series is known."""
     s = result.state

@@ -36,6 +36,9 @@ class PaperResult:
     # The venue's fills (SimTrade) as this run ended, for the report's figures over time and
     # the plot; not stored (a finished session's stored result has none).
     trades: list[Any] = field(default_factory=list)
+    # The report's figures over time (return, drawdown, buy-and-hold), computed by the caller's
+    # ``figures`` hook before the result is stored, so a finished session prints them again.
+    figures: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +74,7 @@ def result_to_json(result: PaperResult) -> str:
             "wall_seconds": result.wall_seconds,
             "journal_entries": result.journal_entries,
             "notes": result.notes,
+            "figures": result.figures,
         }
     )  # key order kept: the report prints dicts (faults, outcomes) in their order
 
@@ -95,4 +99,5 @@ def result_from_json(text: str) -> PaperResult:
         wall_seconds=float(doc["wall_seconds"]),
         journal_entries=int(doc["journal_entries"]),
         notes=list(doc.get("notes", [])),
+        figures=dict(doc.get("figures") or {}),
     )

@@ -22,8 +22,7 @@ import json
 import random
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,23 +31,17 @@ from gridledger.config import Config
 from gridledger.domain.numbers import ZERO
 from gridledger.engine.runtime import EngineStats, GridEngine
 from gridledger.exchange.sim.clock import VirtualTimeLoop, run_virtual
-from gridledger.exchange.sim.exchange import SimExchange
-from gridledger.exchange.sim.faults import StreamFaults
-from gridledger.exchange.sim.prices import CsvCandlesPath, CsvTradesPath, SyntheticPath, Tick
-from gridledger.exchange.sim.values import SimMarketSpec
-from gridledger.exchange.sim.venue_config import SimConfig
 from gridledger.ledger.ledger import Ledger
 from gridledger.ledger.report import ledger_state
 from gridledger.notify import Notifier, build_notifier, watch_engine
 from gridledger.paper.audit import audit
 from gridledger.paper.result import PaperResult, ResumeInfo, result_from_json, result_to_json
 from gridledger.paper.settings import PaperSettings
+from gridledger.paper.venue import Venue, build_venue, sim_config
 from gridledger.paper.venue_log import (
-    RecordingCore,
     SessionIdentity,
     VenueLog,
     VenueLogError,
-    replay,
     venue_log_path,
 )
 from gridledger.store import lock as journal_lock
@@ -70,130 +63,21 @@ class SessionWatcher(Protocol):
     async def close(self) -> None: ...
 
 
-class _StoppablePath:
-    """A price path that ends when asked: a served session stopped by its user ends its
-    venue's trading too, so the closing reconciliation and the audit can run."""
-
-    def __init__(self, path: Iterable[Tick]) -> None:
-        self.path = path
-        self.stopped = False
-
-    def __iter__(self) -> Iterator[Tick]:
-        for tick in self.path:
-            if self.stopped:
-                return
-            yield tick
-
-
-def _market(cfg: Config, ps: PaperSettings) -> SimMarketSpec:
-    inst = cfg.grid.spec().instrument
-    if inst.settle is not None:
-        raise ValueError("paper trading simulates spot markets; use a symbol like BTC/USDT")
-    return SimMarketSpec(
-        symbol=inst.symbol, venue_id=inst.base + inst.quote, base=inst.base, quote=inst.quote,
-        amount_step=ps.amount_step, price_step=ps.price_step, min_amount=ps.min_amount,
-        min_notional=ps.min_notional, maker_fee=ps.maker_fee, taker_fee=ps.taker_fee,
-        fee_mode=ps.fee_mode, third_asset=ps.third_asset, third_asset_price=ps.third_asset_price,
-        participation=ps.participation,
-    )
-
-
-def _path(ps: PaperSettings, duration_ms: int) -> tuple[list[Tick] | SyntheticPath, int, int]:
-    source = ps.candles_csv or ps.trades_csv
-    if source:
-        if ps.candles_csv and ps.trades_csv:
-            raise ValueError("[paper] give candles_csv or trades_csv, not both")
-        reader = CsvCandlesPath if ps.candles_csv else CsvTradesPath
-        ticks = list(reader(source, price_step=ps.price_step))
-        if not ticks:
-            raise ValueError(f"{source}: no prices")
-        start = ticks[0].ts_ms
-        # The engine stops before the data ends, so the venue is still trading when it does.
-        end = min(ticks[-1].ts_ms - 1, start + duration_ms)
-        if end <= start:
-            raise ValueError(f"{source}: the prices span no time")
-        return [t for t in ticks if t.ts_ms <= end + 60_000], start, end
-    # A minute of ticks past the end: the engine is stopped at the end, while the venue
-    # still trades, so the closing reconciliation has something to catch up with.
-    n = duration_ms // ps.tick_ms + 1
-    path = SyntheticPath(
-        seed=ps.seed, start_price=ps.start_price, price_step=ps.price_step, tick_ms=ps.tick_ms,
-        volatility=ps.volatility, mean_reversion=ps.mean_reversion, jump_probability=ps.jump_probability,
-        jump_scale=ps.jump_scale, volume_mean=ps.volume_mean, start_ms=ps.start_ms,
-        n=n + max(1, 60_000 // ps.tick_ms),
-    )
-    return path, ps.start_ms, ps.start_ms + (n - 1) * ps.tick_ms
-
-
-def sim_config(cfg: Config, ps: PaperSettings, chaos: bool, path: Any) -> SimConfig:
-    c = ps.chaos
-    faults = StreamFaults(
-        duplicate_p=c.duplicate_p, reorder_window=c.reorder_window, disconnect_every=c.disconnect_every,
-        replay_last=c.replay_last, seed=ps.seed,
-    ) if chaos else StreamFaults(seed=ps.seed)
-    return SimConfig(
-        spec=_market(cfg, ps), balances=dict(ps.balances), path=path, stream_faults=faults,
-        rest_latency_ms=ps.rest_latency_ms, stream_latency_ms=ps.stream_latency_ms,
-        create_timeout_p=c.create_timeout_p if chaos else 0.0, rest_error_p=c.rest_error_p if chaos else 0.0,
-        seed=ps.seed,
-    )
-
-
 def _identity(cfg: Config, ps: PaperSettings, chaos: bool) -> SessionIdentity:
     doc = {"grid": cfg.grid.model_dump(mode="json"), "paper": ps.model_dump(mode="json"), "chaos": chaos}
     fingerprint = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
     return SessionIdentity(fingerprint, ps.duration, ps.seed, chaos)
 
 
-def _resume_point(db: Path, venue: VenueLog, grid: Any, synchronous: str) -> int | None:
-    """Where a killed session left off: the later of its last journal entry and command."""
-    if not db.exists():
-        return None
-    journal = Journal.open(db, Ledger(grid), synchronous=synchronous)
-    try:
-        last = journal.last_received_at()
-    finally:
-        journal.close()
-    command = venue.last_command_ms()
-    points = [p for p in (last, command) if p is not None]
-    return max(points) if points else None
-
-
-@dataclass(slots=True)
-class _Venue:
-    sim: SimExchange
-    start_ms: int
-    end_ms: int
-    clock_start: int  # where this process's virtual clock starts: the start, or the resume point
-    resume: ResumeInfo | None
-    path: _StoppablePath | None = None
-    notifier: Notifier | None = None  # [notify] configured: watches every engine of the session
-
-
-def _build_venue(cfg: Config, ps: PaperSettings, chaos: bool, db: Path, venue: VenueLog,
-                 served: bool = False) -> _Venue:
-    path, start_ms, end_ms = _path(ps, ps.duration_ms)
-    config = sim_config(cfg, ps, chaos, path)
-    core = RecordingCore(config.spec, config.balances, config.start_ms, seed=config.seed,
-                         duplicate_scope=config.duplicate_scope)
-    resume = _resume_point(db, venue, cfg.grid.spec(), cfg.engine.journal_synchronous)
-    clock_start = start_ms
-    if resume is not None and resume > start_ms:
-        remaining = replay(core, path, venue, resume)
-        config = dataclasses.replace(config, path=remaining)
-        clock_start = resume
-    core.log = venue
-    info = None if resume is None else ResumeInfo(db, venue.orders_placed(), resume)
-    stoppable = None
-    if served:
-        stoppable = _StoppablePath(config.path)  # type: ignore[arg-type]
-        config = dataclasses.replace(config, path=stoppable)
-    return _Venue(SimExchange(config, core=core), start_ms, end_ms, clock_start, info, stoppable)
-
-
-async def _session(cfg: Config, ps: PaperSettings, chaos: bool, db: Path,
-                   progress: Callable[[int, int], None] | None, parts: _Venue,
-                   watcher: SessionWatcher | None = None) -> PaperResult:
+async def _session(
+    cfg: Config,
+    ps: PaperSettings,
+    chaos: bool,
+    db: Path,
+    progress: Callable[[int, int], None] | None,
+    parts: Venue,
+    watcher: SessionWatcher | None = None,
+) -> PaperResult:
     if watcher is None:
         return await _trade(cfg, ps, chaos, db, progress, parts, None)
     user_stop = asyncio.Event()
@@ -209,16 +93,23 @@ async def _session(cfg: Config, ps: PaperSettings, chaos: bool, db: Path,
         await watcher.close()
 
 
-async def _trade(cfg: Config, ps: PaperSettings, chaos: bool, db: Path,
-                 progress: Callable[[int, int], None] | None, parts: _Venue,
-                 served: tuple[SessionWatcher, asyncio.Event] | None) -> PaperResult:
+async def _trade(
+    cfg: Config,
+    ps: PaperSettings,
+    chaos: bool,
+    db: Path,
+    progress: Callable[[int, int], None] | None,
+    parts: Venue,
+    served: tuple[SessionWatcher, asyncio.Event] | None,
+) -> PaperResult:
     sim, start_ms, end_ms, clock_start = parts.sim, parts.start_ms, parts.end_ms, parts.clock_start
     await sim.start()
     user = asyncio.ensure_future(served[1].wait()) if served is not None else None
     grid = cfg.grid.spec()
     rng = random.Random(f"{ps.seed}:chaos")
-    kills = sorted(start_ms + int(rng.uniform(0.05, 0.95) * (end_ms - start_ms))
-                   for _ in range(ps.chaos.kills if chaos else 0))
+    kills = sorted(
+        start_ms + int(rng.uniform(0.05, 0.95) * (end_ms - start_ms)) for _ in range(ps.chaos.kills if chaos else 0)
+    )
     kills = [k for k in kills if k > clock_start]
     totals = EngineStats()
     restarts = 0
@@ -319,8 +210,16 @@ async def _trade(cfg: Config, ps: PaperSettings, chaos: bool, db: Path,
         # What the engines published is handled; the sender gets a bounded real-time drain.
         await parts.notifier.aclose(cfg.notify.timeout_s if cfg.notify is not None else 1.0)
     return PaperResult(
-        audit=result, state=state, last_price=last, unrealized_pnl=unrealized, engine=totals.as_dict(),
-        faults=faults, restarts=restarts, start_ms=start_ms, end_ms=end_ms, journal_entries=entries,
+        audit=result,
+        state=state,
+        last_price=last,
+        unrealized_pnl=unrealized,
+        engine=totals.as_dict(),
+        faults=faults,
+        restarts=restarts,
+        start_ms=start_ms,
+        end_ms=end_ms,
+        journal_entries=entries,
         trades=list(sim.core.trades),
     )
 
@@ -330,11 +229,19 @@ def _add(total: EngineStats, part: EngineStats) -> None:
         setattr(total, f.name, getattr(total, f.name) + getattr(part, f.name))
 
 
-def run_paper(cfg: Config, ps: PaperSettings, *, chaos: bool = False, db: Path | None = None,
-              progress: Callable[[int, int], None] | None = None,
-              on_resume: Callable[[ResumeInfo], None] | None = None,
-              watcher: SessionWatcher | None = None, speed: float | None = None,
-              on_notifier: Callable[[Notifier], None] | None = None) -> PaperResult:
+def run_paper(
+    cfg: Config,
+    ps: PaperSettings,
+    *,
+    chaos: bool = False,
+    db: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    on_resume: Callable[[ResumeInfo], None] | None = None,
+    watcher: SessionWatcher | None = None,
+    speed: float | None = None,
+    on_notifier: Callable[[Notifier], None] | None = None,
+    figures: Callable[[PaperResult], dict[str, Any]] | None = None,
+) -> PaperResult:
     """Run a session to its end; a temporary journal is used when ``db`` is None.
 
     With ``db``, the venue's command log sits beside the journal (``<db>.venue``) and a
@@ -350,6 +257,9 @@ def run_paper(cfg: Config, ps: PaperSettings, *, chaos: bool = False, db: Path |
     ``watcher`` serves the session (the HTTP API): the clock is then paced at ``speed``
     virtual seconds per real second, and the session ends at its duration or when the
     watcher says stop, whichever is first.
+
+    ``figures(result)`` computes the report's figures over time before the result is stored,
+    so a finished session run again prints exactly what its first run printed.
 
     With a ``[notify]`` table the session sends notifications (gridledger/notify/) from every
     engine it runs; ``on_notifier`` is given the notifier (its counters) before trading starts.
@@ -391,17 +301,23 @@ def run_paper(cfg: Config, ps: PaperSettings, *, chaos: bool = False, db: Path |
                     ) from None
                 result.already_finished = True
                 return result
-            parts = _build_venue(cfg, ps, chaos, path, venue, served=watcher is not None)
+            parts = build_venue(cfg, ps, chaos, path, venue, served=watcher is not None)
             if cfg.notify is not None:  # [notify]: notifications of this session (on_notifier sees it)
-                parts.notifier = build_notifier(cfg.notify, grid_id=cfg.grid.id, symbol=cfg.grid.symbol,
-                                                now_ms=parts.sim.now_ms)
+                parts.notifier = build_notifier(
+                    cfg.notify, grid_id=cfg.grid.id, symbol=cfg.grid.symbol, now_ms=parts.sim.now_ms
+                )
                 if on_notifier is not None:
                     on_notifier(parts.notifier)
             if parts.resume is not None and on_resume is not None:
                 on_resume(parts.resume)
-            result = run_virtual(_session(cfg, ps, chaos, path, progress, parts, watcher), start_ms=parts.clock_start,
-                                 speed=(speed or 1.0) if watcher is not None else None)
+            result = run_virtual(
+                _session(cfg, ps, chaos, path, progress, parts, watcher),
+                start_ms=parts.clock_start,
+                speed=(speed or 1.0) if watcher is not None else None,
+            )
             result.wall_seconds = time.perf_counter() - t0
+            if figures is not None:
+                result.figures = figures(result)
             # Last: a kill before this line leaves a session whose resume only re-runs the
             # closing reconciliation (idempotent) and the audit.
             venue.mark_finished(result_to_json(result))

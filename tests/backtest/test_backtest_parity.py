@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 import gridledger.paper.session as session
+import gridledger.paper.venue as venue
 from gridledger.backtest.run import Backtest
 from gridledger.backtest.setup import setup_from_config
 from gridledger.config import parse_config
@@ -56,7 +57,7 @@ def _paper(cfg, monkeypatch):
             super().__init__(*args, **kwargs)
             cores.append(self)
 
-    monkeypatch.setattr(session, "RecordingCore", Capture)
+    monkeypatch.setattr(venue, "RecordingCore", Capture)
     result = session.run_paper(cfg, paper_settings(dict(cfg.paper)))
     assert result.audit.match
     (core,) = cores

@@ -35,10 +35,21 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def cli(cwd: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None,
-        ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gridledger.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          input=stdin, timeout=GUARD_S, env=env or _env())
+def cli(
+    cwd: Path,
+    *args: str,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gridledger.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=GUARD_S,
+        env=env or _env(),
+    )
 
 
 def one_error_line(done: subprocess.CompletedProcess[str]) -> str:
@@ -60,7 +71,9 @@ def test_relative_candles_csv_is_found_beside_the_config(tmp_path):
     folder = tmp_path / "configs"
     folder.mkdir()
     shutil.copy(FIXTURE, folder / "prices.csv")
-    config = write(folder / "csv.toml", """\
+    config = write(
+        folder / "csv.toml",
+        """\
         [grid]
         id = "csv1"
         symbol = "BTC/USDT"
@@ -72,7 +85,8 @@ def test_relative_candles_csv_is_found_beside_the_config(tmp_path):
         [paper]
         duration = "30m"
         candles_csv = "prices.csv"
-        """)
+        """,
+    )
     done = cli(tmp_path, "paper", "--config", "configs/csv.toml")  # run from another folder
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "ledger vs exchange: MATCH" in done.stdout
@@ -144,20 +158,52 @@ def test_version_and_the_paper_defaults_in_help(tmp_path):
 
 def test_coid_encode_explains_every_option_and_refuses_impossible_orders(tmp_path):
     text = " ".join(cli(tmp_path, "coid", "encode", "--help").stdout.split())
-    for option, words in (("--config", "[grid] id"), ("--level", "below the anchor"), ("--side", "opens a level"),
-                          ("--role", "empties it"), ("--generation", "0 for the first")):
+    for option, words in (
+        ("--config", "[grid] id"),
+        ("--level", "below the anchor"),
+        ("--side", "opens a level"),
+        ("--role", "empties it"),
+        ("--generation", "0 for the first"),
+    ):
         assert option in text and words in text, option
     config = write(tmp_path / "g.toml", GRID)
     for side, role in (("buy", "close"), ("sell", "open")):
-        line = one_error_line(cli(tmp_path, "coid", "encode", "-c", str(config), "--level", "-2", "--side", side,
-                                  "--role", role, "--generation", "0"))
+        line = one_error_line(
+            cli(
+                tmp_path,
+                "coid",
+                "encode",
+                "-c",
+                str(config),
+                "--level",
+                "-2",
+                "--side",
+                side,
+                "--role",
+                role,
+                "--generation",
+                "0",
+            )
+        )
         assert f"--side {side} --role {role} is impossible" in line and "long grid" in line
-    done = cli(tmp_path, "coid", "encode", "-c", str(config), "--level", "-2", "--side", "buy", "--role", "open",
-               "--generation", "0")
+    done = cli(
+        tmp_path,
+        "coid",
+        "encode",
+        "-c",
+        str(config),
+        "--level",
+        "-2",
+        "--side",
+        "buy",
+        "--role",
+        "open",
+        "--generation",
+        "0",
+    )
     assert done.returncode == 0
     decoded = cli(tmp_path, "coid", "decode", done.stdout.strip(), "--json")
-    assert json.loads(decoded.stdout) == {"grid_id": "pc1", "level": -2, "side": "buy", "role": "open",
-                                          "generation": 0}
+    assert json.loads(decoded.stdout) == {"grid_id": "pc1", "level": -2, "side": "buy", "role": "open", "generation": 0}
 
 
 _ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?\+00:00"
@@ -183,8 +229,10 @@ def test_paper_says_when_it_resumes_a_session(tmp_path):
     assert died.returncode == 9, died.stderr[-2000:]
     done = cli(tmp_path, "paper", "--config", str(config), "--db", str(db))
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    said = re.search(rf"resuming session from {re.escape(str(db))} \((\d+) orders, last event at ({_ISO})\)",
-                     " ".join((done.stdout + done.stderr).split()))
+    said = re.search(
+        rf"resuming session from {re.escape(str(db))} \((\d+) orders, last event at ({_ISO})\)",
+        " ".join((done.stdout + done.stderr).split()),
+    )
     assert said, done.stdout[-2000:] + done.stderr[-2000:]
     assert said.group(2).startswith("2026-01-01T0")  # the session's virtual time, in UTC
 
@@ -232,5 +280,8 @@ def test_paper_report_says_where_duplicates_came_from(tmp_path):
     assert sum(split.values()) == doc["outcomes"]["DUPLICATE"] > 0
     assert split["stream"] > 0 and split["rest"] > 0
     text = " ".join(done.stdout.split())
-    assert (f"duplicates {split['stream']} from the stream" in text
-            and f"{split['rest']} from REST re-reads" in text and "changed nothing" in text), text[-1500:]
+    assert (
+        f"duplicates {split['stream']} from the stream" in text
+        and f"{split['rest']} from REST re-reads" in text
+        and "changed nothing" in text
+    ), text[-1500:]

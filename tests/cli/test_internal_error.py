@@ -30,8 +30,9 @@ def _run(tmp_path: Path, debug: bool) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "GRIDLEDGER_DEBUG"}
     if debug:
         env["GRIDLEDGER_DEBUG"] = "1"
-    return subprocess.run([sys.executable, "-c", PROGRAM, str(events), str(config)],
-                          capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", PROGRAM, str(events), str(config)], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 def test_an_unexpected_exception_is_one_line_and_exit_70(tmp_path: Path) -> None:

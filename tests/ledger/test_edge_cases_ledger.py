@@ -97,7 +97,11 @@ def test_binance_usdm_bnb_commission_is_kept_apart():
     fx = load("binance_usdm")
     cid = ours(Side.SELL)
     led = grid("BTC/USDT:USDT", "7000")
-    feed(led, "binance-usdm", [with_client_id(fx[k], ("c",), cid) for k in ("limit_new", "limit_partial1_bnb_commission")])
+    feed(
+        led,
+        "binance-usdm",
+        [with_client_id(fx[k], ("c",), cid) for k in ("limit_new", "limit_partial1_bnb_commission")],
+    )
     fees = led.fees()
     assert set(fees) == {"BNB"} and led.realized_pnl == led.slots[-1].state.realized
 
@@ -106,8 +110,14 @@ def test_okx_state_only_filled_adds_nothing_and_replays_are_duplicates():
     # §5.5: a state-only "filled" push with fillSz 0 after the last fill.
     fx = load("okx")
     cid = ours(Side.SELL)
-    keys = ("limit_live", "limit_partial1", "limit_partial2", "limit_filled", "limit_replay_partial2",
-            "limit_state_only_filled")
+    keys = (
+        "limit_live",
+        "limit_partial1",
+        "limit_partial2",
+        "limit_filled",
+        "limit_replay_partial2",
+        "limit_state_only_filled",
+    )
     msgs = [with_client_id(fx[k], ("clOrdId",), cid) for k in keys]
     led = grid("BTC/USDT", "31527.1")
     outs = feed(led, "okx", msgs)
@@ -117,10 +127,13 @@ def test_okx_state_only_filled_adds_nothing_and_replays_are_duplicates():
     assert sum(o.filled_delta for o in outs) == D("0.003")
 
 
-@pytest.mark.parametrize(("venue", "key", "keys", "fee"), [
-    ("okx", "ltc_buy_base_fee", ("clOrdId",), D("0.0005")),
-    ("bybit", "spot_execution_base_fee", ("orderLinkId",), D("0.000004")),
-])
+@pytest.mark.parametrize(
+    ("venue", "key", "keys", "fee"),
+    [
+        ("okx", "ltc_buy_base_fee", ("clOrdId",), D("0.0005")),
+        ("bybit", "spot_execution_base_fee", ("orderLinkId",), D("0.000004")),
+    ],
+)
 def test_spot_buy_fee_in_the_base_asset_reduces_the_inventory(venue, key, keys, fee):
     # §5.8: net base received = filled - fee.
     fx = load(venue)
@@ -137,8 +150,16 @@ def test_bybit_double_filled_counts_once():
     # §5.9: a second Filled when a cancel races the fill.
     fx = load("bybit")
     cid = ours(Side.SELL)
-    keys = ("limit_new", "exec1", "order_partial1", "exec2", "order_partial2", "exec3", "order_filled",
-            "order_filled_again_cancel_race")
+    keys = (
+        "limit_new",
+        "exec1",
+        "order_partial1",
+        "exec2",
+        "order_partial2",
+        "exec3",
+        "order_filled",
+        "order_filled_again_cancel_race",
+    )
     led = grid("BTC/USDT:USDT", "95900.1")
     outs = feed(led, "bybit", [with_client_id(fx[k], ("orderLinkId",), cid) for k in keys])
     assert led.order(cid).filled == D("0.5")

@@ -36,15 +36,18 @@ SELL = encode(ClientId("t1", -1, Side.SELL, Role.CLOSE, 1))  # closes at 30000
 PART, FILLED = OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED
 
 
-def snap(status, filled, fee, *, ts, client_id=BUY, order_id="7", price="29900", side=Side.BUY,
-         asset="USDT", event=None) -> OrderEvidence:
+def snap(
+    status, filled, fee, *, ts, client_id=BUY, order_id="7", price="29900", side=Side.BUY, asset="USDT", event=None
+) -> OrderEvidence:
     fees = None if fee is None else (((asset, D(fee)),) if D(fee) else ())
-    return OrderEvidence(SYM, order_id, client_id, status, side, D("0.002"), D(price), D(filled),
-                         D(filled) * D(price), fees, ts, event)
+    return OrderEvidence(
+        SYM, order_id, client_id, status, side, D("0.002"), D(price), D(filled), D(filled) * D(price), fees, ts, event
+    )
 
 
-def fill(trade_id, fee, *, client_id=BUY, order_id="7", price="29900", side=Side.BUY, asset="USDT",
-         amount="0.001") -> TradeEvidence:
+def fill(
+    trade_id, fee, *, client_id=BUY, order_id="7", price="29900", side=Side.BUY, asset="USDT", amount="0.001"
+) -> TradeEvidence:
     fees = None if fee is None else (((asset, D(fee)),) if D(fee) else ())
     return TradeEvidence(SYM, order_id, client_id, trade_id, side, D(amount), D(price), D(amount) * D(price), fees)
 
@@ -107,10 +110,19 @@ T_T1, T_T2 = fill("t1", "0.0299"), fill("t2", "-0.00299")
 T_S1, T_S2 = snap(PART, "0.001", "0.0299", ts=1), snap(FILLED, "0.002", "0.02691", ts=2)
 
 
-@pytest.mark.parametrize("items", [
-    [T_S1, T_S2], [T_S2, T_S1], [T_T1, T_T2], [T_T2, T_T1], [T_T1, T_S1, T_T2, T_S2],
-    [T_S2, T_T2, T_S1, T_T1], [T_S1, T_S1, T_T1, T_S2, T_T2, T_S1, T_T1],
-], ids=lambda items: "-".join(getattr(e, "trade_id", None) or f"s{e.timestamp}" for e in items))
+@pytest.mark.parametrize(
+    "items",
+    [
+        [T_S1, T_S2],
+        [T_S2, T_S1],
+        [T_T1, T_T2],
+        [T_T2, T_T1],
+        [T_T1, T_S1, T_T2, T_S2],
+        [T_S2, T_T2, T_S1, T_T1],
+        [T_S1, T_S1, T_T1, T_S2, T_T2, T_S1, T_T1],
+    ],
+    ids=lambda items: "-".join(getattr(e, "trade_id", None) or f"s{e.timestamp}" for e in items),
+)
 def test_taker_then_rebated_maker_fill_cumulative_fee_goes_down(items):
     led = run(items)
     assert led.fees() == {"USDT": D("0.02691")}
@@ -120,8 +132,10 @@ def test_taker_then_rebated_maker_fill_cumulative_fee_goes_down(items):
 def test_sell_rebate_increases_realized_and_a_falling_cumulative_fee_is_followed():
     buy = [snap(FILLED, "0.002", "0", ts=1)]
     # Sell at 30000: a taker fill (0.03) then a rebated maker fill (-0.003); cum 0.03 → 0.027.
-    sell = [snap(PART, "0.001", "0.03", ts=5, client_id=SELL, order_id="8", price="30000", side=Side.SELL),
-            snap(FILLED, "0.002", "0.027", ts=6, client_id=SELL, order_id="8", price="30000", side=Side.SELL)]
+    sell = [
+        snap(PART, "0.001", "0.03", ts=5, client_id=SELL, order_id="8", price="30000", side=Side.SELL),
+        snap(FILLED, "0.002", "0.027", ts=6, client_id=SELL, order_id="8", price="30000", side=Side.SELL),
+    ]
     for items in (buy + sell, buy + sell[::-1], sell[::-1] + buy):
         st = run(items).slots[-1].state
         assert st.qty == 0 and st.cost == 0
@@ -138,8 +152,9 @@ def test_base_asset_rebates_on_buy_and_sell():
     led = run([buy])
     st = led.slots[-1].state
     assert st.qty == D("0.002001") and st.cost == D("59.8")
-    sell = fill("t2", "-0.0000002", asset="BTC", amount="0.002", client_id=SELL, order_id="8", price="30000",
-                side=Side.SELL)
+    sell = fill(
+        "t2", "-0.0000002", asset="BTC", amount="0.002", client_id=SELL, order_id="8", price="30000", side=Side.SELL
+    )
     led.apply(sell)
     st = led.slots[-1].state
     removed = D("0.002") - D("0.0000002")
@@ -185,14 +200,17 @@ def test_snapshot_without_fees_ahead_of_trades_is_incomplete_until_the_trades_ar
 
 
 # ---------------------------------------------------------------------------- tie-breaks
-@pytest.mark.parametrize(("a", "b", "fee"), [
-    # One without fees (Binance stream) and one with (REST fetch_order): the one with fees.
-    (snap(FILLED, "0.002", None, ts=9), snap(FILLED, "0.002", "-0.00598", ts=2), "-0.00598"),
-    # A cumulative fee revised after the fill: the later report.
-    (snap(FILLED, "0.002", "0.0598", ts=2), snap(FILLED, "0.002", "-0.00598", ts=3, event="x"), "-0.00598"),
-    # The same time and filled, different fees: a fixed order (the fee tuple), not arrival.
-    (snap(FILLED, "0.002", "0.0598", ts=2), snap(FILLED, "0.002", "-0.00598", ts=2, event="x"), "0.0598"),
-])
+@pytest.mark.parametrize(
+    ("a", "b", "fee"),
+    [
+        # One without fees (Binance stream) and one with (REST fetch_order): the one with fees.
+        (snap(FILLED, "0.002", None, ts=9), snap(FILLED, "0.002", "-0.00598", ts=2), "-0.00598"),
+        # A cumulative fee revised after the fill: the later report.
+        (snap(FILLED, "0.002", "0.0598", ts=2), snap(FILLED, "0.002", "-0.00598", ts=3, event="x"), "-0.00598"),
+        # The same time and filled, different fees: a fixed order (the fee tuple), not arrival.
+        (snap(FILLED, "0.002", "0.0598", ts=2), snap(FILLED, "0.002", "-0.00598", ts=2, event="x"), "0.0598"),
+    ],
+)
 def test_equal_filled_snapshots_are_chosen_independently_of_arrival_order(a, b, fee):
     for items in ([a, b], [b, a], [a, b, a], [b, a, b]):
         assert run(items).fees() == {"USDT": D(fee)}, items
@@ -200,14 +218,18 @@ def test_equal_filled_snapshots_are_chosen_independently_of_arrival_order(a, b, 
 
 # ---------------------------------------------------------------------------- venue formats
 def maker_order(grid: GridSpec, final: OrderStatus = OrderStatus.FILLED) -> OrderTruth:
-    fills = (Fill("501", D("0.001"), D("29900"), "USDT", D("-0.00299"), 1_000),
-             Fill("502", D("0.001"), D("29900"), "USDT", D("-0.00299"), 2_000))
+    fills = (
+        Fill("501", D("0.001"), D("29900"), "USDT", D("-0.00299"), 1_000),
+        Fill("502", D("0.001"), D("29900"), "USDT", D("-0.00299"), 2_000),
+    )
     return OrderTruth(BUY, "9001", -1, Side.BUY, Role.OPEN, 0, D("0.002"), D("29900"), fills, final, 500)
 
 
 def taker_then_maker_order() -> OrderTruth:
-    fills = (Fill("501", D("0.001"), D("29900"), "USDT", D("0.0299"), 1_000),
-             Fill("502", D("0.001"), D("29900"), "USDT", D("-0.00299"), 2_000))
+    fills = (
+        Fill("501", D("0.001"), D("29900"), "USDT", D("0.0299"), 1_000),
+        Fill("502", D("0.001"), D("29900"), "USDT", D("-0.00299"), 2_000),
+    )
     return OrderTruth(BUY, "9001", -1, Side.BUY, Role.OPEN, 0, D("0.002"), D("29900"), fills, OrderStatus.FILLED, 500)
 
 
@@ -226,8 +248,12 @@ def test_rebates_read_from_every_venue_format(fmt, which):
     want_fee = D("-0.00598") if which == "maker" else D("0.02691")
     tagged = venue_messages(fmt, grid, o, itertools.count(1))
     msgs = [m for _, m in tagged]
-    subsets = {"all": msgs, "reversed": msgs[::-1], "duplicated": msgs + msgs[::2],
-               "fee-bearing fills only": [m for t, m in tagged if t == "t"]}
+    subsets = {
+        "all": msgs,
+        "reversed": msgs[::-1],
+        "duplicated": msgs + msgs[::2],
+        "fee-bearing fills only": [m for t, m in tagged if t == "t"],
+    }
     if any(t == "f" for t, _ in tagged):  # venues whose order reports carry the cumulative fee
         subsets["final only"] = [m for t, m in tagged if t == "f"]
         subsets["fast fills and final"] = [m for t, m in tagged if t in ("l", "f")]
@@ -242,24 +268,82 @@ def test_rebates_read_from_every_venue_format(fmt, which):
 def test_venue_fee_signs_become_ours():
     """Ours: positive = paid, negative = rebate. OKX reports a rebate as a positive fee."""
     spot = SPOT.instrument
-    okx = {"arg": {"channel": "orders", "instType": "SPOT"}, "data": [{
-        "instType": "SPOT", "instId": "BTC-USDT", "ordId": "1", "clOrdId": BUY, "px": "29900", "sz": "0.002",
-        "side": "buy", "state": "partially_filled", "accFillSz": "0.001", "avgPx": "29900", "fee": "0.00299",
-        "feeCcy": "USDT", "uTime": "1", "tradeId": "5", "fillSz": "0.001", "fillPx": "29900",
-        "fillFee": "0.00299", "fillFeeCcy": "USDT", "fillTime": "1"}]}
+    okx = {
+        "arg": {"channel": "orders", "instType": "SPOT"},
+        "data": [
+            {
+                "instType": "SPOT",
+                "instId": "BTC-USDT",
+                "ordId": "1",
+                "clOrdId": BUY,
+                "px": "29900",
+                "sz": "0.002",
+                "side": "buy",
+                "state": "partially_filled",
+                "accFillSz": "0.001",
+                "avgPx": "29900",
+                "fee": "0.00299",
+                "feeCcy": "USDT",
+                "uTime": "1",
+                "tradeId": "5",
+                "fillSz": "0.001",
+                "fillPx": "29900",
+                "fillFee": "0.00299",
+                "fillFeeCcy": "USDT",
+                "fillTime": "1",
+            }
+        ],
+    }
     trade, order = parse_message(okx, "okx", spot).items
     assert trade.fees == order.fees == (("USDT", D("-0.00299")),)
-    bybit = {"topic": "execution", "data": [{"category": "spot", "symbol": "BTCUSDT", "execId": "5",
-             "orderId": "1", "orderLinkId": BUY, "side": "Buy", "execQty": "0.001", "execPrice": "29900",
-             "execValue": "29.9", "execFee": "-0.00299", "feeCurrency": "USDT", "execType": "Trade",
-             "execTime": "1"}]}
+    bybit = {
+        "topic": "execution",
+        "data": [
+            {
+                "category": "spot",
+                "symbol": "BTCUSDT",
+                "execId": "5",
+                "orderId": "1",
+                "orderLinkId": BUY,
+                "side": "Buy",
+                "execQty": "0.001",
+                "execPrice": "29900",
+                "execValue": "29.9",
+                "execFee": "-0.00299",
+                "feeCurrency": "USDT",
+                "execType": "Trade",
+                "execTime": "1",
+            }
+        ],
+    }
     assert parse_message(bybit, "bybit", spot).items[0].fees == (("USDT", D("-0.00299")),)
-    ccxt = {"id": "5", "order": "1", "symbol": "BTC/USDT", "side": "buy", "price": "29900", "amount": "0.001",
-            "cost": "29.9", "takerOrMaker": "maker", "fee": {"cost": "-0.00299", "currency": "USDT"}}
+    ccxt = {
+        "id": "5",
+        "order": "1",
+        "symbol": "BTC/USDT",
+        "side": "buy",
+        "price": "29900",
+        "amount": "0.001",
+        "cost": "29.9",
+        "takerOrMaker": "maker",
+        "fee": {"cost": "-0.00299", "currency": "USDT"},
+    }
     assert parse_message(ccxt, "ccxt", spot).items[0].fees == (("USDT", D("-0.00299")),)
-    usdm = {"symbol": "BTCUSDT", "id": 5, "orderId": 1, "side": "BUY", "price": "29900", "qty": "0.001",
-            "quoteQty": "29.9", "commission": "-0.00299", "commissionAsset": "USDT", "time": 1, "buyer": True,
-            "maker": True, "realizedPnl": "0"}
+    usdm = {
+        "symbol": "BTCUSDT",
+        "id": 5,
+        "orderId": 1,
+        "side": "BUY",
+        "price": "29900",
+        "qty": "0.001",
+        "quoteQty": "29.9",
+        "commission": "-0.00299",
+        "commissionAsset": "USDT",
+        "time": 1,
+        "buyer": True,
+        "maker": True,
+        "realizedPnl": "0",
+    }
     assert parse_message(usdm, "binance-usdm", LINEAR.instrument).items[0].fees == (("USDT", D("-0.00299")),)
 
 
@@ -269,7 +353,11 @@ def test_codec_round_trips_the_kept_snapshot_and_reads_old_records():
     rec = led.order(BUY)
     back = record_from_json(record_to_json(rec))
     assert (back.snap_filled, back.snap_cost, back.snap_fees, back.snap_ts) == (
-        D("0.002"), D("59.8"), (("USDT", D("-0.00598")),), 2)
+        D("0.002"),
+        D("59.8"),
+        (("USDT", D("-0.00598")),),
+        2,
+    )
     assert back.effective() == rec.effective()
     # A record written before the snapshot time was kept: no "sts" key.
     old = json.loads(record_to_json(rec))

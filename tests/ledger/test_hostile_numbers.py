@@ -42,8 +42,7 @@ def grid_for(fmt: str) -> GridSpec:
 
 
 def message(fmt: str, **over: Any) -> dict[str, Any]:
-    args: dict[str, Any] = dict(client_id=BUY, order_id="1001", trade_id="501", side="buy", qty="0.001",
-                                price="29950")
+    args: dict[str, Any] = dict(client_id=BUY, order_id="1001", trade_id="501", side="buy", qty="0.001", price="29950")
     args.update(over)
     return fill_message(fmt, **args)
 
@@ -88,8 +87,17 @@ def test_hostile_prices_are_rejected_naming_the_price_field(fmt: str, bad: str) 
 @pytest.mark.parametrize(
     "bad",
     [D("1E+5000"), D("1E+999999"), "1E+5000", "1" * 5000, 10**4000, -1, 10**13, D("1.5"), "١٧٠٠٠٠٠٠٠٠٠٠٠"],
-    ids=["dec-1E+5000", "dec-1E+999999", "str-1E+5000", "str-5000-digits", "int-4000-digits", "negative", "year-2286",
-         "fraction", "arabic"],
+    ids=[
+        "dec-1E+5000",
+        "dec-1E+999999",
+        "str-1E+5000",
+        "str-5000-digits",
+        "int-4000-digits",
+        "negative",
+        "year-2286",
+        "fraction",
+        "arabic",
+    ],
 )
 def test_hostile_timestamps_are_rejected_naming_the_field(fmt: str, bad: Any) -> None:
     msg = message(fmt, ts=bad)
@@ -126,8 +134,9 @@ def test_a_fill_worth_1e10_quote_is_applied_exactly(fmt: str) -> None:
     1e-18 and raised InvalidOperation in slots.contribute under the default 28-digit context."""
     ledger = Ledger(grid_for(fmt))
     buy = parse(fmt, message(fmt, qty="2", price="10000000000"))
-    sell = parse(fmt, message(fmt, client_id=SELL, order_id="1002", trade_id="502", side="sell", qty="1",
-                              price="10000000001"))
+    sell = parse(
+        fmt, message(fmt, client_id=SELL, order_id="1002", trade_id="502", side="sell", qty="1", price="10000000001")
+    )
     for parsed in (buy, sell):
         kinds = {o.kind for o in ledger.apply_all(parsed.items)}
         assert OutcomeKind.APPLIED in kinds and OutcomeKind.REJECTED not in kinds
@@ -144,9 +153,21 @@ def write_config(tmp_path: Path) -> Path:
 
 def run_replay(events: Path, config: Path, db: Path) -> tuple[dict[str, Any], str, str]:
     proc = subprocess.run(
-        [sys.executable, "-m", "gridledger.cli", "replay", str(events), "--config", str(config), "--db", str(db),
-         "--json"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "gridledger.cli",
+            "replay",
+            str(events),
+            "--config",
+            str(config),
+            "--db",
+            str(db),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout), proc.stdout, proc.stderr
@@ -165,7 +186,10 @@ def test_replay_rejects_hostile_lines_and_applies_the_lines_after_them(tmp_path:
     spaced = json.dumps(message(fmt, trade_id="609", qty=" 0.001"))
     good = json.dumps(message(fmt, trade_id="606", qty="0.001", price="29950"))
     events = tmp_path / "events.jsonl"
-    events.write_text("\n".join([bad_ts, slow_ts, huge_int, junk, huge_price, arabic, zero_price, tiny_price, spaced, good]) + "\n", encoding="utf-8")
+    events.write_text(
+        "\n".join([bad_ts, slow_ts, huge_int, junk, huge_price, arabic, zero_price, tiny_price, spaced, good]) + "\n",
+        encoding="utf-8",
+    )
     config, db = write_config(tmp_path), tmp_path / "j.db"
 
     state, out, err = run_replay(events, config, db)
@@ -189,8 +213,14 @@ def test_replay_goes_on_past_a_fill_worth_1e10_quote(tmp_path: Path) -> None:
     lines = [
         message(fmt, qty="2", price="10000000000"),
         message(fmt, client_id=SELL, order_id="1002", trade_id="502", side="sell", qty="1", price="10000000001"),
-        message(fmt, client_id=encode(ClientId("cli1", -2, Side.BUY, Role.OPEN, 0)), order_id="1003",
-                trade_id="503", qty="0.0010000000000000000000000000000000000001", price="29900"),
+        message(
+            fmt,
+            client_id=encode(ClientId("cli1", -2, Side.BUY, Role.OPEN, 0)),
+            order_id="1003",
+            trade_id="503",
+            qty="0.0010000000000000000000000000000000000001",
+            price="29900",
+        ),
     ]
     events = tmp_path / "events.jsonl"
     events.write_text("".join(json.dumps(m) + "\n" for m in lines))

@@ -100,8 +100,9 @@ histories = dict(
 
 
 @given(**histories, flush_every=st.sampled_from([0, 1, 3, 50]))
-def test_p1_convergence_under_duplicates_reordering_and_replays(seed, n, snapshot_fees, shuffle_all, dup, window,
-                                                                flush_every):
+def test_p1_convergence_under_duplicates_reordering_and_replays(
+    seed, n, snapshot_fees, shuffle_all, dup, window, flush_every
+):
     _rng, hist, items = build(seed, n, snapshot_fees, shuffle_all, dup, window)
     led = Ledger(GRID)
     for i, ev in enumerate(items, start=1):
@@ -135,19 +136,30 @@ def test_p2_no_prefix_overcounts(seed, n, snapshot_fees, shuffle_all, dup, windo
                 for asset, amount in fees:
                     assert amount <= truth_fees.get(asset, D(0))
         for level, slot in led.slots.items():
-            bought = sum((o.filled - dict(o.fees).get(base, D(0)) for o in hist
-                          if o.level == level and o.side is Side.BUY), D(0))
-            sold = sum((r.effective()[0] + dict(r.effective()[2]).get(base, D(0)) for r in seen
-                        if r is not None and r.level == level and r.side is Side.SELL), D(0))
+            bought = sum(
+                (o.filled - dict(o.fees).get(base, D(0)) for o in hist if o.level == level and o.side is Side.BUY), D(0)
+            )
+            sold = sum(
+                (
+                    r.effective()[0] + dict(r.effective()[2]).get(base, D(0))
+                    for r in seen
+                    if r is not None and r.level == level and r.side is Side.SELL
+                ),
+                D(0),
+            )
             # A snapshot can prove a quantity before the trade that carries its base-asset fee
             # (Binance snapshots carry no cumulative fee): until that fee is reported the slot
             # may be off by the part of the fee not known yet (more than the truth when it is
             # a charge, less when a rebate). The ledger says so (fees_incomplete) and the
             # engine does not size a closing sell until the fee is known.
-            unreported = sum((dict(truths[r.client_id].fees).get(base, D(0)) - dict(r.effective()[2]).get(base, D(0))
-                              for r in seen
-                              if r is not None and r.level == level and r.side is Side.BUY
-                              and r.fees_incomplete()), D(0))
+            unreported = sum(
+                (
+                    dict(truths[r.client_id].fees).get(base, D(0)) - dict(r.effective()[2]).get(base, D(0))
+                    for r in seen
+                    if r is not None and r.level == level and r.side is Side.BUY and r.fees_incomplete()
+                ),
+                D(0),
+            )
             assert slot.state.qty <= bought - sold + unreported
 
 
@@ -159,8 +171,9 @@ def kill(j: Journal) -> None:
 
 @settings(max_examples=60)
 @given(**histories, crash_at=st.floats(0, 1), resume_back=st.integers(0, 40), group=st.sampled_from([1, 7, 100]))
-def test_p3_crash_restart_resume_with_replay_converges(seed, n, snapshot_fees, shuffle_all, dup, window,
-                                                       crash_at, resume_back, group):
+def test_p3_crash_restart_resume_with_replay_converges(
+    seed, n, snapshot_fees, shuffle_all, dup, window, crash_at, resume_back, group
+):
     _rng, hist, items = build(seed, n, snapshot_fees, shuffle_all, dup, window)
     cut = int(len(items) * crash_at)
     with tempfile.TemporaryDirectory() as tmp:
@@ -175,7 +188,7 @@ def test_p3_crash_restart_resume_with_replay_converges(seed, n, snapshot_fees, s
         assert committed == (cut // group) * group or (group == 1 and committed == cut)
         # Feed the rest, starting a little before the durable end: a replay of seen evidence.
         with j.group():
-            for i, ev in enumerate(items[max(0, committed - resume_back):]):
+            for i, ev in enumerate(items[max(0, committed - resume_back) :]):
                 j.apply_message(f"r{i}", [ev])
         j.close()
         j = Journal.open(db, Ledger(GRID), synchronous="OFF")
@@ -187,8 +200,9 @@ def test_p3_crash_restart_resume_with_replay_converges(seed, n, snapshot_fees, s
 
 @settings(max_examples=60)
 @given(**histories, crash_at=st.floats(0, 1), group=st.sampled_from([1, 7, 100]))
-def test_p3_crash_then_feed_everything_again_converges(seed, n, snapshot_fees, shuffle_all, dup, window,
-                                                       crash_at, group):
+def test_p3_crash_then_feed_everything_again_converges(
+    seed, n, snapshot_fees, shuffle_all, dup, window, crash_at, group
+):
     _rng, hist, items = build(seed, n, snapshot_fees, shuffle_all, dup, window)
     cut = int(len(items) * crash_at)
     with tempfile.TemporaryDirectory() as tmp:
@@ -211,8 +225,9 @@ def test_p3_crash_then_feed_everything_again_converges(seed, n, snapshot_fees, s
 
 
 @given(**histories, keep=st.floats(0, 1))
-def test_p4_one_rest_pass_converges_a_ledger_that_missed_evidence(seed, n, snapshot_fees, shuffle_all, dup,
-                                                                 window, keep):
+def test_p4_one_rest_pass_converges_a_ledger_that_missed_evidence(
+    seed, n, snapshot_fees, shuffle_all, dup, window, keep
+):
     rng, hist, items = build(seed, n, snapshot_fees, shuffle_all, dup, window)
     led = Ledger(GRID)
     for ev in items:
@@ -280,27 +295,49 @@ decimals = st.decimals(min_value=0, max_value=10, places=4, allow_nan=False, all
 
 @st.composite
 def client_ids(draw):
-    base = encode_cid(ClientId(draw(st.sampled_from(["t1", "other"])), draw(st.integers(-5, 5)),
-                               draw(st.sampled_from(Side)), draw(st.sampled_from(Role)), draw(st.integers(0, 9))))
+    base = encode_cid(
+        ClientId(
+            draw(st.sampled_from(["t1", "other"])),
+            draw(st.integers(-5, 5)),
+            draw(st.sampled_from(Side)),
+            draw(st.sampled_from(Role)),
+            draw(st.integers(0, 9)),
+        )
+    )
     if draw(st.booleans()):
         i = draw(st.integers(0, len(base) - 1))
-        base = base[:i] + draw(st.sampled_from("0az9lZ")) + base[i + 1:]
+        base = base[:i] + draw(st.sampled_from("0az9lZ")) + base[i + 1 :]
     return draw(st.sampled_from([base, None, "web_123", ""]))
 
 
 @st.composite
 def evidence(draw):
-    common = dict(symbol=draw(st.sampled_from(["BTC/USDT", "ETH/USDT"])),
-                  order_id=draw(st.sampled_from([None, "1", "2", "3"])), client_id=draw(client_ids()),
-                  side=draw(st.sampled_from([None, Side.BUY, Side.SELL])))
+    common = dict(
+        symbol=draw(st.sampled_from(["BTC/USDT", "ETH/USDT"])),
+        order_id=draw(st.sampled_from([None, "1", "2", "3"])),
+        client_id=draw(client_ids()),
+        side=draw(st.sampled_from([None, Side.BUY, Side.SELL])),
+    )
     fees = draw(st.sampled_from([None, (), (("BTC", Decimal("0.001")),), (("USDT", Decimal("-0.5")),)]))
     if draw(st.booleans()):
-        return TradeEvidence(trade_id=draw(st.sampled_from(["a", "b"])), amount=draw(decimals),
-                             price=draw(decimals), cost=draw(decimals), fees=fees, **common)
-    return OrderEvidence(status=draw(st.sampled_from([None, *OrderStatus])), amount=draw(st.none() | decimals),
-                         price=draw(st.none() | decimals), filled=draw(st.none() | decimals),
-                         cost=draw(st.none() | decimals), fees=fees, event_id=draw(st.sampled_from([None, "e1"])),
-                         **common)
+        return TradeEvidence(
+            trade_id=draw(st.sampled_from(["a", "b"])),
+            amount=draw(decimals),
+            price=draw(decimals),
+            cost=draw(decimals),
+            fees=fees,
+            **common,
+        )
+    return OrderEvidence(
+        status=draw(st.sampled_from([None, *OrderStatus])),
+        amount=draw(st.none() | decimals),
+        price=draw(st.none() | decimals),
+        filled=draw(st.none() | decimals),
+        cost=draw(st.none() | decimals),
+        fees=fees,
+        event_id=draw(st.sampled_from([None, "e1"])),
+        **common,
+    )
 
 
 @given(st.lists(evidence(), max_size=40), st.integers(0, 3))
@@ -336,11 +373,19 @@ def venue_subset(rng: random.Random, tagged: list, mode: str) -> list:
 
 
 @settings(max_examples=100)
-@given(fmt=st.sampled_from(VENUE_FORMATS), seed=st.integers(0, 2**32 - 1), n=st.integers(1, 20),
-       rebate_p=st.sampled_from([0.3, 0.7, 1.0]), shuffle_all=st.booleans(), dup=st.sampled_from([0.0, 0.3]),
-       window=st.sampled_from([1, 8]), flush_every=st.sampled_from([0, 1, 5]))
-def test_p1_rebates_and_falling_cumulative_fees_on_every_venue_format(fmt, seed, n, rebate_p, shuffle_all, dup,
-                                                                      window, flush_every):
+@given(
+    fmt=st.sampled_from(VENUE_FORMATS),
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 20),
+    rebate_p=st.sampled_from([0.3, 0.7, 1.0]),
+    shuffle_all=st.booleans(),
+    dup=st.sampled_from([0.0, 0.3]),
+    window=st.sampled_from([1, 8]),
+    flush_every=st.sampled_from([0, 1, 5]),
+)
+def test_p1_rebates_and_falling_cumulative_fees_on_every_venue_format(
+    fmt, seed, n, rebate_p, shuffle_all, dup, window, flush_every
+):
     """Histories with rebates rendered in each venue's raw wire format and read through
     parse_message converge to the ground truth (R1, P1): OKX's inverted fee sign, negative
     ccxt/Bybit/Binance commissions, cumulative fees that fall, fee-less fast fills."""
@@ -348,8 +393,9 @@ def test_p1_rebates_and_falling_cumulative_fees_on_every_venue_format(fmt, seed,
     rng = random.Random(seed)
     # USDⓈ-M charges in the settle coin or BNB; an OKX order's fee has one currency.
     assets = ("quote", "BNB") if fmt == "binance-usdm" else ("base", "quote", "BNB")
-    hist = generate_history(rng, grid, n, levels=range(-4, 0), rebate_p=rebate_p, fee_assets=assets,
-                            one_fee_asset=fmt == "okx")
+    hist = generate_history(
+        rng, grid, n, levels=range(-4, 0), rebate_p=rebate_p, fee_assets=assets, one_fee_asset=fmt == "okx"
+    )
     ids = itertools.count(1)
     streams = [venue_subset(rng, venue_messages(fmt, grid, o, ids), rng.choice(VENUE_MODES)) for o in hist]
     items = interleave(rng, streams)

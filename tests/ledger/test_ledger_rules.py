@@ -93,13 +93,15 @@ def test_same_update_twice_leaves_position_unchanged():
 
 def test_out_of_order_updates_end_in_the_right_state():
     led = ledger()
-    outs = led.apply_all([
-        snap(B0, "7", FILLED, "1", event="4"),
-        snap(B0, "7", PART, "0.5", event="3"),
-        trade(B0, "7", "t2", "0.5"),
-        snap(B0, "7", NEW, "0", event="1"),
-        trade(B0, "7", "t1", "0.5"),
-    ])
+    outs = led.apply_all(
+        [
+            snap(B0, "7", FILLED, "1", event="4"),
+            snap(B0, "7", PART, "0.5", event="3"),
+            trade(B0, "7", "t2", "0.5"),
+            snap(B0, "7", NEW, "0", event="1"),
+            trade(B0, "7", "t1", "0.5"),
+        ]
+    )
     # The final snapshot proves everything; the rest arrives late and proves nothing new.
     assert kinds(outs) == [K.APPLIED, K.STALE, K.STALE, K.STALE, K.STALE]
     rec = led.order(B0)
@@ -112,8 +114,7 @@ def test_finished_orders_leave_memory_and_duplicates_are_still_recognised():
     for i in range(50):
         c = cid(-1, gen=2 * i)
         led.apply(snap(c, str(i), FILLED, "1"))
-        led.apply(snap(cid(-1, Side.SELL, Role.CLOSE, 2 * i + 1), f"s{i}", FILLED, "1",
-                       side=Side.SELL, price="100"))
+        led.apply(snap(cid(-1, Side.SELL, Role.CLOSE, 2 * i + 1), f"s{i}", FILLED, "1", side=Side.SELL, price="100"))
         led.flush_to_memory()
     assert led.ram_orders == 0
     assert led.slots[-1].state.round_trips == 50
@@ -124,9 +125,13 @@ def test_finished_orders_leave_memory_and_duplicates_are_still_recognised():
 
 def test_state_after_reconnect_replay_is_unchanged():
     led = ledger()
-    stream = [snap(B0, "7", NEW, "0", event="1"), trade(B0, "7", "t1", "0.5"),
-              snap(B0, "7", PART, "0.5", event="2"), trade(B0, "7", "t2", "0.5"),
-              snap(B0, "7", FILLED, "1", event="3")]
+    stream = [
+        snap(B0, "7", NEW, "0", event="1"),
+        trade(B0, "7", "t1", "0.5"),
+        snap(B0, "7", PART, "0.5", event="2"),
+        trade(B0, "7", "t2", "0.5"),
+        snap(B0, "7", FILLED, "1", event="3"),
+    ]
     led.apply_all(stream)
     before = (state(led, -1), led.order(B0).status)
     outs = led.apply_all(stream[-4:])  # the venue replays the last messages after a reconnect
@@ -332,13 +337,15 @@ def test_r10_bad_evidence_is_rejected_and_changes_nothing():
     led = ledger()
     led.apply(snap(B0, "7", PART, "0.5"))
     before = (state(led, -1), led.order(B0).filled)
-    outs = led.apply_all([
-        snap(B0, "7", FILLED, "1", symbol="ETH/USDT"),
-        snap(B0, "7", FILLED, "1", side=Side.SELL),
-        snap(B0, "8", FILLED, "1"),
-        trade(None, None, "t1", "1"),
-        snap(cid(-1, gen=9), "7", FILLED, "1"),
-    ])
+    outs = led.apply_all(
+        [
+            snap(B0, "7", FILLED, "1", symbol="ETH/USDT"),
+            snap(B0, "7", FILLED, "1", side=Side.SELL),
+            snap(B0, "8", FILLED, "1"),
+            trade(None, None, "t1", "1"),
+            snap(cid(-1, gen=9), "7", FILLED, "1"),
+        ]
+    )
     assert kinds(outs) == [K.REJECTED] * 5
     assert "not this grid's" in outs[0].reason
     assert "contradicts" in outs[1].reason
@@ -349,10 +356,16 @@ def test_r10_bad_evidence_is_rejected_and_changes_nothing():
 
 def test_every_outcome_is_counted():
     led = ledger()
-    led.apply_all([
-        snap(B0, "7", PART, "0.5"), snap(B0, "7", PART, "0.5"), snap(B0, "7", NEW, "0", event="x"),
-        snap("foreign1", "9", NEW, "0"), trade(None, "55", "t1", "1"), snap(B0, "7", PART, "1", symbol="X/Y"),
-    ])
+    led.apply_all(
+        [
+            snap(B0, "7", PART, "0.5"),
+            snap(B0, "7", PART, "0.5"),
+            snap(B0, "7", NEW, "0", event="x"),
+            snap("foreign1", "9", NEW, "0"),
+            trade(None, "55", "t1", "1"),
+            snap(B0, "7", PART, "1", symbol="X/Y"),
+        ]
+    )
     assert dict(led.counts) == {"APPLIED": 1, "DUPLICATE": 1, "STALE": 1, "FOREIGN": 1, "PARKED": 1, "REJECTED": 1}
 
 
@@ -380,8 +393,10 @@ def test_parked_evidence_of_a_foreign_order_becomes_foreign():
 # ----------------------------------------------------------------------------- generations
 def test_a_later_generation_seen_first_ends_in_the_same_state():
     buy = [trade(B0, "7", "t1", "1", "90", fees=[("BTC", "0.001")]), snap(B0, "7", FILLED, "1", event="1")]
-    sell = [trade(S1, "8", "t2", "0.999", "100", side=Side.SELL, fees=[("USDT", "0.1")]),
-            snap(S1, "8", FILLED, "0.999", side=Side.SELL, amount="0.999", price="100", event="2")]
+    sell = [
+        trade(S1, "8", "t2", "0.999", "100", side=Side.SELL, fees=[("USDT", "0.1")]),
+        snap(S1, "8", FILLED, "0.999", side=Side.SELL, amount="0.999", price="100", event="2"),
+    ]
     a, b = ledger(), ledger()
     a.apply_all(buy + sell)
     b.apply_all(sell + buy)

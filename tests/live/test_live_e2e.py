@@ -31,12 +31,20 @@ WAIT = 20.0
 
 
 def cfg(**engine):
-    return parse_config({
-        "grid": {"id": "lv1", "symbol": "BTC/USDT", "anchor": "30000", "interval": "100"},
-        "strategy": {"buy_window": 3, "quote_per_level": "100", "max_open_orders": 10},
-        "engine": {"journal_synchronous": "NORMAL", "reconcile_every_s": 2, "request_timeout_s": 2,
-                   "stream_idle_s": 3, "rate_limit_per_s": 50, **engine},
-    })
+    return parse_config(
+        {
+            "grid": {"id": "lv1", "symbol": "BTC/USDT", "anchor": "30000", "interval": "100"},
+            "strategy": {"buy_window": 3, "quote_per_level": "100", "max_open_orders": 10},
+            "engine": {
+                "journal_synchronous": "NORMAL",
+                "reconcile_every_s": 2,
+                "request_timeout_s": 2,
+                "stream_idle_s": 3,
+                "rate_limit_per_s": 50,
+                **engine,
+            },
+        }
+    )
 
 
 def server_config(**kw) -> LocalBinanceConfig:
@@ -116,8 +124,15 @@ def test_grid_session_places_fills_partially_fills_and_cancels_then_matches(tmp_
             await until(lambda: s.ledger.realized_pnl > 0, WAIT, "a round trip")
             # The price runs up: the buys left behind are canceled and new ones placed.
             await server.set_price("30500", volume=D("0.0001"))
-            await until(lambda: s.engine.stats.canceled >= 1 and s.live() == 3
-                        and min(o.price for o in server.core.open_orders()) >= D("30200"), WAIT, "trailing")
+            await until(
+                lambda: (
+                    s.engine.stats.canceled >= 1
+                    and s.live() == 3
+                    and min(o.price for o in server.core.open_orders()) >= D("30200")
+                ),
+                WAIT,
+                "trailing",
+            )
             await s.finish()
             check_match(s.ledger, server)
             assert s.ledger.counts["REJECTED"] == 0
@@ -170,8 +185,11 @@ def test_create_order_that_times_out_but_was_accepted(tmp_path):
             s = Session(server, tmp_path / "j.db")
             await s.start()
             await until(lambda: s.engine.stats.unknown_creates >= 1, WAIT, "a timed-out create")
-            await until(lambda: s.live() == 3 and all(r.order_id for r in s.ledger.live_orders()), WAIT,
-                        "every order found by its client id")
+            await until(
+                lambda: s.live() == 3 and all(r.order_id for r in s.ledger.live_orders()),
+                WAIT,
+                "every order found by its client id",
+            )
             prices = [o.price for o in server.core.open_orders()]
             assert len(prices) == len(set(prices)) == 3  # nothing placed twice
             await s.finish()
@@ -212,10 +230,19 @@ def _live_env(api_key: str, secret: str) -> dict[str, str]:
 
 def _live_config(tmp_path: Path, server: LocalBinance, **strategy) -> Path:
     table = {"buy_window": 3, "quote_per_level": "100", **strategy}
-    lines = ['[grid]', 'id = "dry1"', 'symbol = "BTC/USDT"', 'anchor = "30000"', 'interval = "100"',
-             '[strategy]', *[f'{k} = "{v}"' if isinstance(v, str) else f"{k} = {v}" for k, v in table.items()],
-             '[exchange]', 'id = "binance"', f'endpoint = "{server.http_url}"',
-             f'journal = "{tmp_path / "live.db"}"']
+    lines = [
+        "[grid]",
+        'id = "dry1"',
+        'symbol = "BTC/USDT"',
+        'anchor = "30000"',
+        'interval = "100"',
+        "[strategy]",
+        *[f'{k} = "{v}"' if isinstance(v, str) else f"{k} = {v}" for k, v in table.items()],
+        "[exchange]",
+        'id = "binance"',
+        f'endpoint = "{server.http_url}"',
+        f'journal = "{tmp_path / "live.db"}"',
+    ]
     path = tmp_path / "live.toml"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -223,8 +250,13 @@ def _live_config(tmp_path: Path, server: LocalBinance, **strategy) -> Path:
 
 async def _cli(*args: str, env: dict[str, str]) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gridledger.cli", *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "gridledger.cli",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     out, _ = await asyncio.wait_for(proc.communicate(), 60)
     return proc.returncode, out.decode()
@@ -234,8 +266,15 @@ def test_live_dry_run_prints_its_plan_and_sends_nothing(tmp_path):
     async def scenario():
         async with LocalBinance(server_config(api_key="dry-key-123", secret="dry-secret-456789")) as server:
             config = _live_config(tmp_path, server)
-            code, out = await _cli("live", "--config", str(config), "--dry-run", "--log-level", "DEBUG",
-                                   env=_live_env("dry-key-123", "dry-secret-456789"))
+            code, out = await _cli(
+                "live",
+                "--config",
+                str(config),
+                "--dry-run",
+                "--log-level",
+                "DEBUG",
+                env=_live_env("dry-key-123", "dry-secret-456789"),
+            )
             assert code == 0, out
             assert "actions the engine would send" in out and "29900" in out and "place" in out
             assert not server.core.orders  # nothing was sent
@@ -248,11 +287,19 @@ def test_preflight_failures_are_messages_with_exit_codes(tmp_path):
     async def scenario():
         async with LocalBinance(server_config(api_key="key-abcdef", secret="secret-ghijklmn")) as server:
             config = _live_config(tmp_path, server, quote_per_level="5000")
-            code, out = await _cli("live", "--config", str(config), "--dry-run",
-                                   env=_live_env("key-abcdef", "secret-ghijklmn"))
+            code, out = await _cli(
+                "live", "--config", str(config), "--dry-run", env=_live_env("key-abcdef", "secret-ghijklmn")
+            )
             assert code == 3 and "preflight failed" in out and "balance" in out and "Traceback" not in out
-            code, out = await _cli("live", "--config", str(_live_config(tmp_path, server)), "--dry-run",
-                                   "--log-level", "DEBUG", env=_live_env("key-abcdef", "wrong-secret-zyxwvu"))
+            code, out = await _cli(
+                "live",
+                "--config",
+                str(_live_config(tmp_path, server)),
+                "--dry-run",
+                "--log-level",
+                "DEBUG",
+                env=_live_env("key-abcdef", "wrong-secret-zyxwvu"),
+            )
             assert code == 4 and "authentication" in out.lower() and "Traceback" not in out
             assert "wrong-secret-zyxwvu" not in out and "key-abcdef" not in out
             env = dict(os.environ)
@@ -273,15 +320,20 @@ def test_secrets_are_masked_in_logs_and_errors(caplog):
 
     os.environ["GL_TEST_KEY"], os.environ["GL_TEST_SECRET"] = "AKIA-visible-key", "very-secret-value-42"
     try:
-        creds = credentials(exchange_settings({"id": "binance", "api_key_env": "GL_TEST_KEY",
-                                             "secret_env": "GL_TEST_SECRET"}))
+        creds = credentials(
+            exchange_settings({"id": "binance", "api_key_env": "GL_TEST_KEY", "secret_env": "GL_TEST_SECRET"})
+        )
     finally:
         del os.environ["GL_TEST_KEY"], os.environ["GL_TEST_SECRET"]
     assert creds["secret"] == "very-secret-value-42"
     log = logging.getLogger("gridledger.test")
     with caplog.at_level(logging.INFO, logger="gridledger"):
-        log_event(log, logging.ERROR, "exchange call failed",
-                  message="binance {'code': -1022} https://x/api?apiKey=AKIA-visible-key&sig=very-secret-value-42")
+        log_event(
+            log,
+            logging.ERROR,
+            "exchange call failed",
+            message="binance {'code': -1022} https://x/api?apiKey=AKIA-visible-key&sig=very-secret-value-42",
+        )
     for fmt in (KeyValueFormatter(), JsonFormatter()):
         text = fmt.format(caplog.records[-1])
         assert "very-secret-value-42" not in text and "AKIA-visible-key" not in text and "***" in text
@@ -345,9 +397,15 @@ def test_live_process_stops_cleanly_on_sigterm_and_cancels_when_configured(tmp_p
             config = _live_config(tmp_path, server)
             config.write_text(config.read_text() + '[engine]\ncancel_on_exit = true\njournal_synchronous = "NORMAL"\n')
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "gridledger.cli", "live", "--config", str(config),
+                sys.executable,
+                "-m",
+                "gridledger.cli",
+                "live",
+                "--config",
+                str(config),
                 env=_live_env("run-key-1234", "run-secret-5678"),
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
             )
             await until(lambda: len(server.core.open_orders()) == 3, WAIT, "the live process places its buys")
             proc.send_signal(signal.SIGUSR1)  # the pause switch: nothing new opens
@@ -366,8 +424,10 @@ def test_live_process_stops_cleanly_on_sigterm_and_cancels_when_configured(tmp_p
             assert "paused" in text and "stopped." in text
             assert not server.core.open_orders()  # cancel_on_exit
             assert "run-secret-5678" not in text
-            journal = Journal.open(tmp_path / "live.db", Ledger(cfg().grid.spec().__class__(
-                "dry1", cfg().grid.spec().instrument, D("30000"), D("100"))))
+            journal = Journal.open(
+                tmp_path / "live.db",
+                Ledger(cfg().grid.spec().__class__("dry1", cfg().grid.spec().instrument, D("30000"), D("100"))),
+            )
             try:
                 check_match(journal.ledger, server)
             finally:

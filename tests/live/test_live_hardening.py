@@ -37,11 +37,25 @@ def _env() -> dict[str, str]:
 
 def _config(tmp_path: Path, server: LocalBinance, db: Path, **strategy: object) -> Path:
     table = {"buy_window": 3, "quote_per_level": "100", **strategy}
-    lines = ["[grid]", 'id = "lh1"', 'symbol = "BTC/USDT"', 'anchor = "30000"', 'interval = "100"',
-             "[strategy]", *[f'{k} = "{v}"' if isinstance(v, str) else f"{k} = {v}" for k, v in table.items()],
-             "[engine]", "cancel_on_exit = true", 'journal_synchronous = "NORMAL"', "order_retries = 1",
-             "request_timeout_s = 2",
-             "[exchange]", 'id = "binance"', f'endpoint = "{server.http_url}"', f'journal = "{db}"', ""]
+    lines = [
+        "[grid]",
+        'id = "lh1"',
+        'symbol = "BTC/USDT"',
+        'anchor = "30000"',
+        'interval = "100"',
+        "[strategy]",
+        *[f'{k} = "{v}"' if isinstance(v, str) else f"{k} = {v}" for k, v in table.items()],
+        "[engine]",
+        "cancel_on_exit = true",
+        'journal_synchronous = "NORMAL"',
+        "order_retries = 1",
+        "request_timeout_s = 2",
+        "[exchange]",
+        'id = "binance"',
+        f'endpoint = "{server.http_url}"',
+        f'journal = "{db}"',
+        "",
+    ]
     config = tmp_path / "live.toml"
     config.write_text("\n".join(lines))
     return config
@@ -49,8 +63,13 @@ def _config(tmp_path: Path, server: LocalBinance, db: Path, **strategy: object) 
 
 async def _cli(*args: str) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gridledger.cli", *args, env=_env(),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "gridledger.cli",
+        *args,
+        env=_env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     out, _ = await asyncio.wait_for(proc.communicate(), 60)
     return proc.returncode, out.decode()
@@ -96,8 +115,15 @@ def test_cancel_on_exit_with_the_exchange_down_says_orders_may_be_live_and_exits
         await server.start()
         db = tmp_path / "live.db"
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "gridledger.cli", "live", "--config", str(_config(tmp_path, server, db)),
-            env=_env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            sys.executable,
+            "-m",
+            "gridledger.cli",
+            "live",
+            "--config",
+            str(_config(tmp_path, server, db)),
+            env=_env(),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
         )
         try:
             await until(lambda: len(server.core.open_orders()) == 3, WAIT, "the live process places its buys")
@@ -122,11 +148,13 @@ SPEC = SimMarketSpec(amount_step=D("0.001"), min_amount=D("0.001"), min_notional
 
 
 def _preflight_at(tmp_path: Path, anchor: str, price: str) -> list[str] | PreflightError:
-    cfg = parse_config({
-        "grid": {"id": "pf1", "symbol": "BTC/USDT", "anchor": anchor, "interval": "100"},
-        "strategy": {"buy_window": 3, "quote_per_level": "10", "post_only": True},
-        "engine": {"journal_synchronous": "OFF"},
-    })
+    cfg = parse_config(
+        {
+            "grid": {"id": "pf1", "symbol": "BTC/USDT", "anchor": anchor, "interval": "100"},
+            "strategy": {"buy_window": 3, "quote_per_level": "10", "post_only": True},
+            "engine": {"journal_synchronous": "OFF"},
+        }
+    )
 
     async def scenario():
         sim = SimExchange(SimConfig(spec=SPEC, balances=dict(BALANCES), path=path((60, price))))

@@ -8,7 +8,9 @@ import asyncio
 import signal
 import sys
 from decimal import Decimal as D
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "live"))  # the live end-to-end helpers
 from test_live_e2e import WAIT, _live_config, _live_env, run, server_config
 
 from gridledger.testkit.local_binance import LocalBinance

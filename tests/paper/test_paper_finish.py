@@ -56,8 +56,9 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess
     return db, run, json.loads(report.read_text()) if report.exists() else {}
 
 
-def check_ends_at_its_duration_with_a_match(run: subprocess.CompletedProcess[str], doc: dict, end: str,
-                                            killed: bool = True) -> None:
+def check_ends_at_its_duration_with_a_match(
+    run: subprocess.CompletedProcess[str], doc: dict, end: str, killed: bool = True
+) -> None:
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     assert "Traceback" not in run.stderr and "PathExhausted" not in run.stderr + run.stdout
     assert "ledger vs exchange: MATCH" in run.stdout
@@ -117,17 +118,21 @@ def test_resuming_with_another_seed_is_one_line_and_exit_2(finished):
     assert run.returncode == 2, run.stdout[-2000:] + run.stderr[-2000:]
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1, run.stderr
-    assert lines[0] == (f"error: journal {db} belongs to a session with duration 30m seed 1 chaos on "
-                        f"(this run: duration 30m seed 2 chaos on); use another --db, or delete {db} and "
-                        f"{db}.venue to start a new session")
+    assert lines[0] == (
+        f"error: journal {db} belongs to a session with duration 30m seed 1 chaos on "
+        f"(this run: duration 30m seed 2 chaos on); use another --db, or delete {db} and "
+        f"{db}.venue to start a new session"
+    )
 
 
-@pytest.mark.parametrize("duration, chaos, this_run", [
-    ("1h", True, "duration 1h seed 1 chaos on"),
-    ("30m", False, "duration 30m seed 1 chaos off"),
-])
-def test_resuming_with_another_duration_or_chaos_is_refused_before_anything_runs(finished, duration, chaos,
-                                                                                 this_run):
+@pytest.mark.parametrize(
+    "duration, chaos, this_run",
+    [
+        ("1h", True, "duration 1h seed 1 chaos on"),
+        ("30m", False, "duration 30m seed 1 chaos off"),
+    ],
+)
+def test_resuming_with_another_duration_or_chaos_is_refused_before_anything_runs(finished, duration, chaos, this_run):
     db, _, _ = finished
     cfg = load_config(_bundled_paper_config())
     ps = paper_settings({**dict(cfg.paper), "duration": duration, "seed": 1})
@@ -179,8 +184,12 @@ KILL_WHEN_TRADING_IS_OVER = textwrap.dedent("""
 @pytest.mark.parametrize("seed", [1, 6])  # 1: the engine was down at the end; 6: it ran to the end
 def test_a_session_killed_after_its_trading_ended_completes_on_resume(tmp_path, seed):
     db = tmp_path / "k.db"
-    killed = subprocess.run([sys.executable, "-c", KILL_WHEN_TRADING_IS_OVER, str(db), str(seed)],
-                            capture_output=True, text=True, timeout=120)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_WHEN_TRADING_IS_OVER, str(db), str(seed)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stdout[-2000:] + killed.stderr[-2000:]
     assert killed.stdout == "trading over\n"
     # The state that could never be completed: the journal's last event is past the price

@@ -29,9 +29,22 @@ from gridledger.testkit.synthetic import generate_history, interleave, order_evi
 
 GRID = GridSpec("cli1", Instrument.from_symbol("BTC/USDT"), Decimal("30000"), Decimal("50"))
 GRID_TOML = '[grid]\nid = "cli1"\nsymbol = "BTC/USDT"\nanchor = "30000"\ninterval = "50"\n'
-FILL = {"kind": "trade", "trade": {"id": "t1", "order": "9", "clientOrderId": None, "symbol": "BTC/USDT",
-                                    "side": "buy", "amount": "0.001", "price": "29950", "cost": "29.95",
-                                    "takerOrMaker": "maker", "fee": None, "timestamp": 1}}
+FILL = {
+    "kind": "trade",
+    "trade": {
+        "id": "t1",
+        "order": "9",
+        "clientOrderId": None,
+        "symbol": "BTC/USDT",
+        "side": "buy",
+        "amount": "0.001",
+        "price": "29950",
+        "cost": "29.95",
+        "takerOrMaker": "maker",
+        "fee": None,
+        "timestamp": 1,
+    },
+}
 
 
 def build_journal(db: Path) -> dict:
@@ -85,8 +98,11 @@ def test_a_damaged_value_in_a_checksummed_row_is_named(tmp_path):
     with sqlite3.connect(db) as conn:  # a valid SQLite file whose slot row was altered behind our back
         level, base = conn.execute("SELECT level, base FROM slots WHERE base LIKE '[\"0.0%' LIMIT 1").fetchone()
         conn.execute("UPDATE slots SET base = ? WHERE level = ?", (base.replace('"0.0', '"0.1', 1), level))
-    with pytest.raises(JournalError, match=rf"damaged \(a slots row \(level '{level}'\) fails its checksum\).*"
-                                           "journal export"):
+    with pytest.raises(
+        JournalError,
+        match=rf"damaged \(a slots row \(level '{level}'\) fails its checksum\).*"
+        "journal export",
+    ):
         Journal.open(db, Ledger(GRID))
 
 
@@ -108,8 +124,18 @@ def replay_args(tmp_path: Path):
     events.write_text(json.dumps(FILL) + "\n")
 
     def run(db: Path, prefix: list[str] | None = None) -> subprocess.CompletedProcess:
-        cmd = [*(prefix or []), sys.executable, "-m", "gridledger.cli", "replay", str(events), "--config",
-               str(config), "--db", str(db)]
+        cmd = [
+            *(prefix or []),
+            sys.executable,
+            "-m",
+            "gridledger.cli",
+            "replay",
+            str(events),
+            "--config",
+            str(config),
+            "--db",
+            str(db),
+        ]
         return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
     return run
@@ -157,8 +183,9 @@ def test_cli_journal_below_a_file(tmp_path, replay_args):
 def _can_remount_read_only() -> bool:
     if shutil.which("unshare") is None or shutil.which("mount") is None:
         return False
-    probe = subprocess.run(["unshare", "-m", "sh", "-c", "mount --bind -o ro / / 2>/dev/null || exit 3"],
-                           capture_output=True)
+    probe = subprocess.run(
+        ["unshare", "-m", "sh", "-c", "mount --bind -o ro / / 2>/dev/null || exit 3"], capture_output=True
+    )
     return probe.returncode == 0
 
 
@@ -173,15 +200,31 @@ def test_cli_journal_on_a_read_only_file_system(tmp_path, replay_args, existing)
     if existing:
         build_journal(db)
         before = db.read_bytes()
-    proc = replay_args(db, ["unshare", "-m", "sh", "-c", f"mount --bind -o ro {folder} {folder} && exec \"$@\"",
-                            "sh"])
+    proc = replay_args(db, ["unshare", "-m", "sh", "-c", f'mount --bind -o ro {folder} {folder} && exec "$@"', "sh"])
     refused(proc, "read-only")
     if existing:
         assert db.read_bytes() == before
         # What can be read is still saved: export needs no write access.
-        export = subprocess.run(["unshare", "-m", "sh", "-c", f"mount --bind -o ro {folder} {folder} && exec \"$@\"",
-                                 "sh", sys.executable, "-m", "gridledger.cli", "journal", "export", "--db", str(db)],
-                                capture_output=True, text=True, timeout=120)
+        export = subprocess.run(
+            [
+                "unshare",
+                "-m",
+                "sh",
+                "-c",
+                f'mount --bind -o ro {folder} {folder} && exec "$@"',
+                "sh",
+                sys.executable,
+                "-m",
+                "gridledger.cli",
+                "journal",
+                "export",
+                "--db",
+                str(db),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert export.returncode == 0 and len(export.stdout.splitlines()) > 100, export.stderr
     else:
         assert not db.exists()

@@ -32,8 +32,7 @@ from gridledger.store.schema import file_size
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "gridledger.cli", *args], capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run([sys.executable, "-m", "gridledger.cli", *args], capture_output=True, text=True, timeout=120)
 
 
 def test_export_replays_into_the_same_state(tmp_path):
@@ -60,10 +59,27 @@ def test_export_leaves_out_intents_engine_errors_and_rejections(tmp_path):
     with Journal.open(db, Ledger(GRID), synchronous="OFF") as j:
         j.record_intent(json.dumps({"place": buy, "level": -1, "side": "buy"}))
         j.record_rejection('{"bad": 1}', "cannot tell the message format", source="ws:orders")
-        j.apply_message(json.dumps({"error": "InvalidOrder", "clientOrderId": buy}), [OrderEvidence(
-            symbol="BTC/USDT", order_id=None, client_id=buy, status=OrderStatus.REJECTED, side=Side.BUY,
-            amount=Decimal("0.001"), price=Decimal("29950"), filled=Decimal(0), cost=Decimal(0), fees=(),
-            timestamp=1, event_id=f"rejected:{buy}", source="rest:error")], source="rest:error")
+        j.apply_message(
+            json.dumps({"error": "InvalidOrder", "clientOrderId": buy}),
+            [
+                OrderEvidence(
+                    symbol="BTC/USDT",
+                    order_id=None,
+                    client_id=buy,
+                    status=OrderStatus.REJECTED,
+                    side=Side.BUY,
+                    amount=Decimal("0.001"),
+                    price=Decimal("29950"),
+                    filled=Decimal(0),
+                    cost=Decimal(0),
+                    fees=(),
+                    timestamp=1,
+                    event_id=f"rejected:{buy}",
+                    source="rest:error",
+                )
+            ],
+            source="rest:error",
+        )
     replay_into(db, cfg, write_lines(tmp_path / "events.jsonl", venue_stream(30, faults=False)))
     out = tmp_path / "export.jsonl"
     done = cli("journal", "export", "--db", str(db), "-o", str(out))
@@ -82,8 +98,9 @@ def test_export_of_a_damaged_journal_saves_the_rest_and_exits_1(tmp_path):
     db = tmp_path / "j.db"
     replay_into(db, cfg, write_lines(tmp_path / "events.jsonl", venue_stream(30, faults=False)))
     with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE journal SET raw = replace(raw, '\"executionReport\"', '\"executionReporT\"') "
-                     "WHERE seq = 3")
+        conn.execute(
+            "UPDATE journal SET raw = replace(raw, '\"executionReport\"', '\"executionReporT\"') WHERE seq = 3"
+        )
     done = cli("journal", "export", "--db", str(db))
     assert done.returncode == 1 and "1 row(s) failed their checksum" in done.stderr, done.stderr
     assert len(done.stdout.splitlines()) == stored_rows(db) - 1
@@ -117,9 +134,18 @@ def test_compact_keeps_the_state_and_refuses_while_the_journal_is_held(tmp_path)
     db = tmp_path / "j.db"
     replay_into(db, cfg, write_lines(tmp_path / "events.jsonl", venue_stream(40)))
     state = state_of(db)
-    holder = subprocess.Popen([sys.executable, "-c", "import sys; from gridledger.store import lock; "
-                               "l = lock.acquire(sys.argv[1]); print('ready', flush=True); sys.stdin.read()",
-                               str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from gridledger.store import lock; "
+            "l = lock.acquire(sys.argv[1]); print('ready', flush=True); sys.stdin.read()",
+            str(db),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "ready"
         refused = cli("journal", "compact", "--db", str(db))

@@ -20,9 +20,22 @@ from gridledger.store.errors import JournalError
 from gridledger.store.journal import Journal
 
 GRID_TOML = '[grid]\nid = "cli1"\nsymbol = "BTC/USDT"\nanchor = "30000"\ninterval = "50"\n'
-FILL = {"kind": "trade", "trade": {"id": "t1", "order": "9", "clientOrderId": None, "symbol": "BTC/USDT",
-                                    "side": "buy", "amount": "0.001", "price": "29950", "cost": "29.95",
-                                    "takerOrMaker": "maker", "fee": None, "timestamp": 1}}
+FILL = {
+    "kind": "trade",
+    "trade": {
+        "id": "t1",
+        "order": "9",
+        "clientOrderId": None,
+        "symbol": "BTC/USDT",
+        "side": "buy",
+        "amount": "0.001",
+        "price": "29950",
+        "cost": "29.95",
+        "takerOrMaker": "maker",
+        "fee": None,
+        "timestamp": 1,
+    },
+}
 
 # A process that holds a journal (mode "journal") or only its lock (mode "lock") until its
 # standard input closes, and says "ready" once it does: the test waits on that, not on time.
@@ -40,8 +53,7 @@ sys.stdin.read()
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "gridledger.cli", *args], capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run([sys.executable, "-m", "gridledger.cli", *args], capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture
@@ -54,8 +66,13 @@ def files(tmp_path: Path) -> tuple[Path, Path, Path]:
 
 
 def start_holder(mode: str, config: Path, db: Path) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, mode, str(config), str(db)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, mode, str(config), str(db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     line = proc.stdout.readline()
     assert line.strip() == "ready", proc.stderr.read()
     return proc
@@ -111,8 +128,16 @@ def test_in_process_opens_share_the_lock_and_release_it_on_close(tmp_path):
     again.apply_message("fill", [trade(cid(-1), "9", "t1", "0.5")])
     again.close()
     # Nobody holds it now: another process can take it.
-    probe = subprocess.run([sys.executable, "-c", "import sys; from gridledger.store import lock; "
-                            "lock.acquire(sys.argv[1]); print('ok')", str(db)], capture_output=True, text=True)
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from gridledger.store import lock; lock.acquire(sys.argv[1]); print('ok')",
+            str(db),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert probe.stdout.strip() == "ok", probe.stderr
 
 

@@ -22,9 +22,7 @@ from gridledger.strategy import (
 
 D = Decimal
 # BTC/USDT-like: interval 100 around 30000, 100 USDT per level.
-RULES = MarketRules(
-    amount_step=D("0.00001"), price_step=D("0.01"), min_amount=D("0.00001"), min_notional=D("5")
-)
+RULES = MarketRules(amount_step=D("0.00001"), price_step=D("0.01"), min_amount=D("0.00001"), min_notional=D("5"))
 
 
 def params(**kw: object) -> GridParams:
@@ -366,9 +364,7 @@ def test_post_only_close_retries_apply_to_sells() -> None:
     view = slots(held(-1, "0.001"), *(buy(k) for k in range(-5, -1)))
     state = StrategyState(centre=0).on_post_only_reject(-1)
     d = decide(state, p, RULES, D("29950"), view)
-    assert places(d) == [] and [(n.level, n.kind, n.qty) for n in d.notes] == [
-        (-1, "waiting", D("0.001"))
-    ]
+    assert places(d) == [] and [(n.level, n.kind, n.qty) for n in d.notes] == [(-1, "waiting", D("0.001"))]
 
 
 # --- misc -------------------------------------------------------------------------------

@@ -27,9 +27,7 @@ from gridledger.strategy import (
 )
 
 D = Decimal
-RULES = MarketRules(
-    amount_step=D("0.00001"), price_step=D("0.01"), min_amount=D("0.00001"), min_notional=D("5")
-)
+RULES = MarketRules(amount_step=D("0.00001"), price_step=D("0.01"), min_amount=D("0.00001"), min_notional=D("5"))
 
 
 def params(**kw: object) -> GridParams:
@@ -97,9 +95,7 @@ def test_params_defaults() -> None:
     ],
 )
 def test_market_rules_reject_bad_field_naming_it(field: str, value: object) -> None:
-    kw: dict[str, object] = dict(
-        amount_step=D("0.001"), price_step=D("0.01"), min_amount=D("0"), min_notional=D("0")
-    )
+    kw: dict[str, object] = dict(amount_step=D("0.001"), price_step=D("0.01"), min_amount=D("0"), min_notional=D("0"))
     kw[field] = value
     with pytest.raises(ValueError, match=field):
         MarketRules(**kw)  # type: ignore[arg-type]
@@ -178,9 +174,7 @@ def test_raw_centre_ignores_caller_context() -> None:
     interval_ticks=st.integers(1, 10**6),
     offset_ticks=st.integers(-(10**10), 10**10),
 )
-def test_raw_centre_matches_exact_rounding(
-    anchor_ticks: int, interval_ticks: int, offset_ticks: int
-) -> None:
+def test_raw_centre_matches_exact_rounding(anchor_ticks: int, interval_ticks: int, offset_ticks: int) -> None:
     tick = D("0.01")
     anchor, interval = anchor_ticks * tick, interval_ticks * tick
     price = anchor + offset_ticks * tick
@@ -222,9 +216,7 @@ def test_sizing_rounds_down_to_step() -> None:
     price=st.decimals(D("0.0001"), D("1000000"), places=4),
     step_exp=st.integers(0, 8),
 )
-def test_buy_amount_is_largest_step_multiple_within_budget(
-    quote: Decimal, price: Decimal, step_exp: int
-) -> None:
+def test_buy_amount_is_largest_step_multiple_within_budget(quote: Decimal, price: Decimal, step_exp: int) -> None:
     step = D(1).scaleb(-step_exp)
     rules = MarketRules(amount_step=step, price_step=D("0.0001"))
     p = params(anchor=D("1"), interval=D("1"), quote_per_level=quote)

@@ -115,12 +115,7 @@ class World:
     def churn_pairs(self) -> list[tuple[int, int, int]]:
         """(level, cancel tick, re-place tick) with the re-place within 2 ticks."""
         places = set(self.placed_buys)
-        return [
-            (lvl, t, t + k)
-            for t, lvl in self.cancelled
-            for k in (0, 1, 2)
-            if (t + k, lvl) in places
-        ]
+        return [(lvl, t, t + k) for t, lvl in self.cancelled for k in (0, 1, 2) if (t + k, lvl) in places]
 
 
 def check_invariants(
@@ -196,9 +191,7 @@ def check_invariants(
     for lvl, s in view.items():
         if s.qty <= 0 or s.live is not None:
             continue
-        sellable = meets_minimums(
-            sellable_amount(s.qty, rules), order_price(params, rules, lvl + 1), rules
-        )
+        sellable = meets_minimums(sellable_amount(s.qty, rules), order_price(params, rules, lvl + 1), rules)
         if lvl in sells:
             assert sellable
             continue
@@ -372,9 +365,7 @@ def test_wobble_without_hysteresis_churns() -> None:
     window=st.integers(1, 6),
     level=st.integers(-50, 50),
 )
-def test_wobble_without_hysteresis_always_churns(
-    amplitude: Decimal, window: int, level: int
-) -> None:
+def test_wobble_without_hysteresis_always_churns(amplitude: Decimal, window: int, level: int) -> None:
     world = wobble_world(D("0"), window)
     wobble(world, level, amplitude, 8)
     assert len(world.churn_pairs()) >= 3
@@ -383,9 +374,7 @@ def test_wobble_without_hysteresis_always_churns(
 def test_world_closes_a_filled_buy_with_a_sell_one_level_up() -> None:
     # A sanity run of the fake world itself: fill, close, sell fill, dust residual.
     world = wobble_world(D("0.25"))
-    world.params = strategy_params(
-        anchor=D("1000"), interval=D("10"), quote_per_level=D("100"), buy_window=2
-    )
+    world.params = strategy_params(anchor=D("1000"), interval=D("10"), quote_per_level=D("100"), buy_window=2)
     world.tick(D("1000"))
     assert {(lvl, s.live.price) for lvl, s in world.slots.items() if s.live} == {
         (-1, D("990")),

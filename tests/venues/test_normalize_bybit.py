@@ -204,7 +204,9 @@ def test_non_order_messages_are_skipped(name: str) -> None:
     assert parsed.items == () and parsed.skipped
 
 
-@pytest.mark.parametrize(("name", "text"), [("error_envelope", "10001.*symbol invalid"), ("auth_failed", "Params Error")])
+@pytest.mark.parametrize(
+    ("name", "text"), [("error_envelope", "10001.*symbol invalid"), ("auth_failed", "Params Error")]
+)
 def test_errors_raise(name: str, text: str) -> None:
     with pytest.raises(InputError, match=text):
         bybit(name)

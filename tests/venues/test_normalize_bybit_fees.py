@@ -25,20 +25,52 @@ GRID = GridSpec("byf1", SPOT, D("30000"), D("50"))
 CID = encode(ClientId("byf1", -1, Side.BUY, Role.OPEN, 0))
 
 
-def execution(category: str, side: str, fee: str, *, qty: str = "0.001", price: str = "29950",
-              symbol: str = "BTCUSDT", **extra: Any) -> dict[str, Any]:
-    row = {"category": category, "symbol": symbol, "execFee": fee, "execId": "e-1", "execPrice": price,
-           "execQty": qty, "execType": "Trade", "orderId": "o-1", "orderLinkId": CID, "side": side,
-           "execTime": "1700000000000", "isMaker": fee.startswith("-"), **extra}
+def execution(
+    category: str,
+    side: str,
+    fee: str,
+    *,
+    qty: str = "0.001",
+    price: str = "29950",
+    symbol: str = "BTCUSDT",
+    **extra: Any,
+) -> dict[str, Any]:
+    row = {
+        "category": category,
+        "symbol": symbol,
+        "execFee": fee,
+        "execId": "e-1",
+        "execPrice": price,
+        "execQty": qty,
+        "execType": "Trade",
+        "orderId": "o-1",
+        "orderLinkId": CID,
+        "side": side,
+        "execTime": "1700000000000",
+        "isMaker": fee.startswith("-"),
+        **extra,
+    }
     return {"topic": "execution", "creationTime": 1700000000001, "data": [row]}
 
 
 def order(status: str, filled: str) -> dict[str, Any]:
     # An order topic row of a spot order: feeCurrency "" and no cumFeeDetail (older payloads).
-    row = {"category": "spot", "symbol": "BTCUSDT", "orderId": "o-1", "orderLinkId": CID, "side": "Buy",
-           "orderType": "Limit", "price": "29950", "qty": "0.001", "orderStatus": status, "cumExecQty": filled,
-           "cumExecValue": str(D(filled) * 29950), "cumExecFee": "0.000001", "feeCurrency": "",
-           "updatedTime": "1700000000002"}
+    row = {
+        "category": "spot",
+        "symbol": "BTCUSDT",
+        "orderId": "o-1",
+        "orderLinkId": CID,
+        "side": "Buy",
+        "orderType": "Limit",
+        "price": "29950",
+        "qty": "0.001",
+        "orderStatus": status,
+        "cumExecQty": filled,
+        "cumExecValue": str(D(filled) * 29950),
+        "cumExecFee": "0.000001",
+        "feeCurrency": "",
+        "updatedTime": "1700000000002",
+    }
     return {"topic": "order", "creationTime": 1700000000003, "data": [row]}
 
 

@@ -150,7 +150,11 @@ def test_binance_stream_order_fee_is_not_cumulative() -> None:
 
 def test_fee_variants() -> None:
     order = copy.deepcopy(CCXT["order_open_new"])
-    order["fees"] = [{"cost": "0.1", "currency": "BNB"}, {"cost": "0.2", "currency": "BNB"}, {"cost": None, "currency": "X"}]
+    order["fees"] = [
+        {"cost": "0.1", "currency": "BNB"},
+        {"cost": "0.2", "currency": "BNB"},
+        {"cost": None, "currency": "X"},
+    ]
     order["fee"] = {"cost": "9", "currency": "USDT"}
     assert only(parse_ccxt_order(order, ETHBTC)).fees == (("BNB", D("0.3")),)  # fees list wins
     order["fees"] = []
@@ -193,7 +197,9 @@ def test_funding_trade_is_skipped_on_the_unified_path() -> None:
 
 
 def test_wrappers_and_lists() -> None:
-    assert parse_message(CCXT["wrapper_order"], "ccxt", LTCBNB) == parse_ccxt_order(CCXT["order_binance_expired"], LTCBNB)
+    assert parse_message(CCXT["wrapper_order"], "ccxt", LTCBNB) == parse_ccxt_order(
+        CCXT["order_binance_expired"], LTCBNB
+    )
     assert parse_message(CCXT["wrapper_trade"], "auto", LTCBNB) == parse_ccxt_trade(CCXT["trade_binance"], LTCBNB)
     listed = parse_message(CCXT["open_orders_list"], "auto", ETHBTC)
     assert [o.order_id for o in listed.items] == ["4293153", "4"]
@@ -249,7 +255,9 @@ def _plain(value: Any) -> Any:
 def _ccxt_status(status: str | None, filled: str, amount: str | None) -> OrderStatus | None:
     # The status our parser derives from ccxt's unified fields.
     return only(
-        parse_ccxt_order({"id": "1", "symbol": "BTC/USDT", "status": status, "filled": filled, "amount": amount}, BTCUSDT)
+        parse_ccxt_order(
+            {"id": "1", "symbol": "BTC/USDT", "status": status, "filled": filled, "amount": amount}, BTCUSDT
+        )
     ).status
 
 
@@ -265,7 +273,9 @@ def test_cross_check_binance_rest_order_with_ccxt() -> None:
     ]:
         raw = _plain(SPOT[name])
         theirs = exchange.parse_order(raw, exchange.market(instrument.symbol))
-        ours = next(i for i in parse_binance_spot(copy.deepcopy(SPOT[name]), instrument).items if isinstance(i, OrderEvidence))
+        ours = next(
+            i for i in parse_binance_spot(copy.deepcopy(SPOT[name]), instrument).items if isinstance(i, OrderEvidence)
+        )
         assert ours.status is _ccxt_status(theirs["status"], theirs["filled"], theirs["amount"]), name
         assert ours.filled == D(theirs["filled"]), name
         assert ours.cost == D(theirs["cost"]), name
@@ -285,7 +295,11 @@ def test_cross_check_binance_rest_order_with_ccxt() -> None:
             ours.client_id,
         ), name
         ccxt_trade_ids = [t["id"] for t in theirs["trades"]]
-        our_trade_ids = [i.trade_id for i in parse_binance_spot(copy.deepcopy(SPOT[name]), instrument).items if isinstance(i, TradeEvidence)]
+        our_trade_ids = [
+            i.trade_id
+            for i in parse_binance_spot(copy.deepcopy(SPOT[name]), instrument).items
+            if isinstance(i, TradeEvidence)
+        ]
         assert our_trade_ids == ccxt_trade_ids, name
 
 
@@ -371,7 +385,7 @@ def test_cross_check_okx_order_with_ccxt(fixture: str, instrument: Instrument) -
     if theirs["cost"] is not None:
         assert ours.cost == D(theirs["cost"])
     their_fee = theirs["fee"]
-    assert ours.fees == ((( their_fee["currency"], D(their_fee["cost"])),) if D(their_fee["cost"]) else ())
+    assert ours.fees == (((their_fee["currency"], D(their_fee["cost"])),) if D(their_fee["cost"]) else ())
     via_ccxt = only(parse_ccxt_order(theirs, instrument))
     assert (via_ccxt.status, via_ccxt.filled, via_ccxt.amount, via_ccxt.fees) == (
         ours.status,

@@ -177,7 +177,9 @@ def test_failed_ack_row_is_skipped_with_message() -> None:
     assert parsed.items == () and "Insufficient USDT balance" in (parsed.skipped or "")
 
 
-@pytest.mark.parametrize(("name", "text"), [("error_envelope", "Parameter sz error"), ("place_failed", "51008"), ("error_event", "60012")])
+@pytest.mark.parametrize(
+    ("name", "text"), [("error_envelope", "Parameter sz error"), ("place_failed", "51008"), ("error_event", "60012")]
+)
 def test_error_envelopes_raise(name: str, text: str) -> None:
     with pytest.raises(InputError, match=text):
         okx(name)
@@ -191,8 +193,13 @@ def test_non_order_messages_are_skipped(name: str) -> None:
 
 @pytest.mark.parametrize(
     ("state", "expected"),
-    [("live", OrderStatus.NEW), ("partially_filled", OrderStatus.PARTIALLY_FILLED), ("filled", OrderStatus.FILLED),
-     ("canceled", OrderStatus.CANCELED), ("mmp_canceled", OrderStatus.CANCELED)],
+    [
+        ("live", OrderStatus.NEW),
+        ("partially_filled", OrderStatus.PARTIALLY_FILLED),
+        ("filled", OrderStatus.FILLED),
+        ("canceled", OrderStatus.CANCELED),
+        ("mmp_canceled", OrderStatus.CANCELED),
+    ],
 )
 def test_state_mapping(state: str, expected: OrderStatus) -> None:
     msg = copy.deepcopy(OKX["limit_live"])

@@ -23,15 +23,54 @@ SPOT = Instrument.from_symbol("BTC/USDT")
 
 # GET /api/v5/trade/orders-algo-pending row (OKX docs), as also pushed on orders-algo.
 ALGO_ROW: dict[str, Any] = {
-    "activePx": "", "actualPx": "", "actualSide": "buy", "actualSz": "0", "algoClOrdId": "", "algoId": "681096944655273984",
-    "amendPxOnTriggerType": "0", "attachAlgoOrds": [], "cTime": "1708658165774", "callbackRatio": "",
-    "callbackSpread": "", "ccy": "", "clOrdId": "", "closeFraction": "", "failCode": "0", "instId": "BTC-USDT",
-    "instType": "SPOT", "last": "51014.6", "lever": "", "moveTriggerPx": "", "ordId": "", "ordIdList": [],
-    "ordPx": "-1", "ordType": "conditional", "posSide": "net", "pxLimit": "", "pxSpread": "", "pxVar": "",
-    "quickMgnType": "", "reduceOnly": "false", "side": "buy", "slOrdPx": "", "slTriggerPx": "",
-    "slTriggerPxType": "", "state": "live", "sz": "10", "szLimit": "", "tag": "", "tdMode": "cash",
-    "tgtCcy": "quote_ccy", "timeInterval": "", "tpOrdPx": "-1", "tpTriggerPx": "100000", "tpTriggerPxType": "last",
-    "triggerPx": "", "triggerPxType": "", "triggerTime": "", "uTime": "1708658165774",
+    "activePx": "",
+    "actualPx": "",
+    "actualSide": "buy",
+    "actualSz": "0",
+    "algoClOrdId": "",
+    "algoId": "681096944655273984",
+    "amendPxOnTriggerType": "0",
+    "attachAlgoOrds": [],
+    "cTime": "1708658165774",
+    "callbackRatio": "",
+    "callbackSpread": "",
+    "ccy": "",
+    "clOrdId": "",
+    "closeFraction": "",
+    "failCode": "0",
+    "instId": "BTC-USDT",
+    "instType": "SPOT",
+    "last": "51014.6",
+    "lever": "",
+    "moveTriggerPx": "",
+    "ordId": "",
+    "ordIdList": [],
+    "ordPx": "-1",
+    "ordType": "conditional",
+    "posSide": "net",
+    "pxLimit": "",
+    "pxSpread": "",
+    "pxVar": "",
+    "quickMgnType": "",
+    "reduceOnly": "false",
+    "side": "buy",
+    "slOrdPx": "",
+    "slTriggerPx": "",
+    "slTriggerPxType": "",
+    "state": "live",
+    "sz": "10",
+    "szLimit": "",
+    "tag": "",
+    "tdMode": "cash",
+    "tgtCcy": "quote_ccy",
+    "timeInterval": "",
+    "tpOrdPx": "-1",
+    "tpTriggerPx": "100000",
+    "tpTriggerPxType": "last",
+    "triggerPx": "",
+    "triggerPxType": "",
+    "triggerTime": "",
+    "uTime": "1708658165774",
 }
 
 
@@ -61,17 +100,39 @@ def test_algo_rows_are_skipped_not_rejected(payload: dict[str, Any]) -> None:
 
 
 def test_algo_rows_beside_orders_leave_the_orders_alone() -> None:
-    order = {**ALGO_ROW, "algoId": "", "ordId": "1752588852617379840", "ordType": "limit", "state": "filled",
-             "px": "50000", "sz": "0.001", "tgtCcy": "", "accFillSz": "0.001", "avgPx": "50000", "fee": "-0.05",
-             "feeCcy": "USDT"}
+    order = {
+        **ALGO_ROW,
+        "algoId": "",
+        "ordId": "1752588852617379840",
+        "ordType": "limit",
+        "state": "filled",
+        "px": "50000",
+        "sz": "0.001",
+        "tgtCcy": "",
+        "accFillSz": "0.001",
+        "avgPx": "50000",
+        "fee": "-0.05",
+        "feeCcy": "USDT",
+    }
     parsed = parse_okx(rest(ALGO_ROW, order), SPOT)
     (item,) = parsed.items
     assert isinstance(item, OrderEvidence) and item.status is OrderStatus.FILLED and item.filled == D("0.001")
 
 
 def test_an_order_placed_by_a_triggered_algo_is_still_order_evidence() -> None:
-    child = {**ALGO_ROW, "ordId": "1752588852617379841", "ordType": "market", "state": "filled", "sz": "0.001",
-             "tgtCcy": "", "accFillSz": "0.001", "avgPx": "51000", "fee": "-0.051", "feeCcy": "USDT", "px": ""}
+    child = {
+        **ALGO_ROW,
+        "ordId": "1752588852617379841",
+        "ordType": "market",
+        "state": "filled",
+        "sz": "0.001",
+        "tgtCcy": "",
+        "accFillSz": "0.001",
+        "avgPx": "51000",
+        "fee": "-0.051",
+        "feeCcy": "USDT",
+        "px": "",
+    }
     (item,) = parse_okx(rest(child), SPOT).items
     assert isinstance(item, OrderEvidence) and item.order_id == "1752588852617379841"
 
@@ -85,10 +146,14 @@ def test_replay_counts_algo_rows_as_skipped(tmp_path: Path) -> None:
     config = tmp_path / "grid.toml"
     config.write_text('[grid]\nid = "cli1"\nsymbol = "BTC/USDT"\nanchor = "30000"\ninterval = "50"\n')
     events = tmp_path / "okx.jsonl"
-    events.write_text(json.dumps(rest(ALGO_ROW)) + "\n" + json.dumps({"arg": {"channel": "orders"}, "data": [ALGO_ROW]}) + "\n")
+    events.write_text(
+        json.dumps(rest(ALGO_ROW)) + "\n" + json.dumps({"arg": {"channel": "orders"}, "data": [ALGO_ROW]}) + "\n"
+    )
     proc = subprocess.run(
         [sys.executable, "-m", "gridledger.cli", "replay", str(events), "--config", str(config), "--json"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     state = json.loads(proc.stdout)

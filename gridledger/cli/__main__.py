@@ -1,0 +1,5 @@
+"""``python -m gridledger.cli``."""
+
+from gridledger.cli import main
+
+main()
