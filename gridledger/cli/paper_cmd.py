@@ -170,7 +170,14 @@ def paper(
         except OSError as exc:  # a price CSV that cannot be read, a journal folder that vanished
             fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
     series = plot_series[0] if plot_series else None
-    doc = make_report(result, seed=ps.seed, chaos=chaos, duration=ps.duration, figures=result.figures or None)
+    doc = make_report(
+        result,
+        seed=ps.seed,
+        chaos=chaos,
+        duration=ps.duration,
+        figures=result.figures or None,
+        data=ps.candles_csv or ps.trades_csv,
+    )
     if plot is not None:
         if series is None:
             fail(

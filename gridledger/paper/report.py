@@ -23,7 +23,13 @@ def _q(text: str | None, places: int = 8) -> str:
 
 
 def report_json(
-    result: PaperResult, *, seed: int, chaos: bool, duration: str, figures: dict[str, Any] | None = None
+    result: PaperResult,
+    *,
+    seed: int,
+    chaos: bool,
+    duration: str,
+    figures: dict[str, Any] | None = None,
+    data: str | None = None,
 ) -> dict[str, Any]:
     """``figures``: the fields over time a backtest reports too (return, max drawdown,
     buy-and-hold; ``gridledger.backtest.paper_series``), when the session's series is known."""
@@ -32,6 +38,7 @@ def report_json(
         "symbol": s["symbol"],
         "grid_id": s["grid_id"],
         "seed": seed,
+        "data": data,  # the recorded price file, when the session did not use the synthetic path
         "chaos": chaos,
         "duration": duration,
         "start": datetime.fromtimestamp(result.start_ms / 1000, UTC).isoformat(),
@@ -61,11 +68,18 @@ def report_json(
     }
 
 
+def _source(doc: dict[str, Any]) -> str:
+    # A recorded price file replaces the synthetic path: the seed then drives the faults only.
+    if doc.get("data"):
+        return f"prices from {escape(str(doc['data']))}, fault seed {doc['seed']}"
+    return f"seed {doc['seed']}"
+
+
 def print_report(console: Console, doc: dict[str, Any]) -> None:
     console.print()
     console.print(
         f"[bold]{escape(doc['symbol'])}[/] grid {escape(doc['grid_id'])}: {doc['start']} to {doc['end']} "
-        f"(seed {doc['seed']}, chaos {'on' if doc['chaos'] else 'off'}, {doc['wall_seconds']} s wall)"
+        f"({_source(doc)}, chaos {'on' if doc['chaos'] else 'off'}, {doc['wall_seconds']} s wall)"
     )
     summary = Table(show_header=False, box=None, pad_edge=False)
     summary.add_column(style="bold")

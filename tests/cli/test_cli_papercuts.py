@@ -91,6 +91,10 @@ def test_relative_candles_csv_is_found_beside_the_config(tmp_path):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "ledger vs exchange: MATCH" in done.stdout
     assert config.exists()
+    # The report says where the prices came from, not a seed that did not make them (issue 9).
+    header = " ".join(done.stdout.split())
+    assert "prices from " in header and "prices.csv, fault seed" in header
+    assert "(seed " not in header
 
 
 def test_report_json_into_a_missing_folder_is_refused_before_the_session(tmp_path):
