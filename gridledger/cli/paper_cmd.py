@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -194,6 +195,7 @@ def paper(
         # A finished session is never traded again (its price path is over): its report, as it was.
         out.print(f"session already finished: {db} (use another --db to start a new session)", markup=False)
     print_report(out, doc)
+    _warn_if_data_ended_early(result, ps)
     if report_json is not None:
         try:
             report_json.write_text(json.dumps(doc, indent=2) + "\n")
@@ -201,3 +203,21 @@ def paper(
             fail(f"--report-json {report_json}: {exc.strerror or exc}")
     if not result.audit.match:
         raise typer.Exit(1)
+
+
+def _warn_if_data_ended_early(result: Any, ps: Any) -> None:
+    """A recorded price file shorter than --duration ends the session early: say so (issue 9)."""
+    if not (ps.candles_csv or ps.trades_csv) or result.already_finished:
+        return
+    covered = result.end_ms - result.start_ms
+    slack = max(60_000, ps.duration_ms // 100)  # the last candle's own interval, rounding
+    if covered + slack >= ps.duration_ms:
+        return
+    ended = datetime.fromtimestamp(result.end_ms / 1000, UTC).isoformat()
+    minutes = covered // 60_000
+    err.print(
+        f"warning: the price data ends at {ended}: the session covered {minutes // 60}h{minutes % 60:02d}m "
+        f"of the requested --duration {ps.duration}",
+        markup=False,
+        soft_wrap=True,
+    )

@@ -92,9 +92,32 @@ def test_relative_candles_csv_is_found_beside_the_config(tmp_path):
     assert "ledger vs exchange: MATCH" in done.stdout
     assert config.exists()
     # The report says where the prices came from, not a seed that did not make them (issue 9).
-    header = " ".join(done.stdout.split())
-    assert "prices from " in header and "prices.csv, fault seed" in header
-    assert "(seed " not in header
+    header = "".join(done.stdout.split())  # rich may wrap the long path anywhere
+    assert "(pricesfrom" in header and "prices.csv,faultseed" in header
+    assert "(seed" not in header
+
+
+def test_a_duration_longer_than_the_data_is_said_not_cut_silently(tmp_path):
+    """Issue 9: the sample holds about 30 minutes; asking for a week ends early, with a warning."""
+    shutil.copy(FIXTURE, tmp_path / "prices.csv")
+    write(
+        tmp_path / "week.toml",
+        """\
+        [grid]
+        id = "csv2"
+        symbol = "BTC/USDT"
+        anchor = "36500"
+        interval = "10"
+        [paper]
+        duration = "1w"
+        candles_csv = "prices.csv"
+        """,
+    )
+    done = cli(tmp_path, "paper", "--config", "week.toml")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    warning = " ".join(done.stderr.split())
+    assert "warning: the price data ends at 2023-11-14T22:43:44" in warning
+    assert "of the requested --duration 1w" in warning
 
 
 def test_report_json_into_a_missing_folder_is_refused_before_the_session(tmp_path):
