@@ -39,6 +39,9 @@ class BacktestSetup:
     balances: dict[str, Decimal]
     paused: bool = False
     rest_latency_ms: int = 0  # when a refused order's answer arrives: its level's back-off starts then
+    # A refused level waits as the engine's resolver makes it wait ([engine] level_backoff_s, _max_s).
+    level_backoff_ms: int = 5_000
+    level_backoff_max_ms: int = 600_000
 
 
 def params_from_config(cfg: Config) -> GridParams:
@@ -65,5 +68,12 @@ def setup_from_config(cfg: Config, ps: PaperSettings | None = None) -> BacktestS
         inst.base, inst.quote, rules, ps.maker_fee, ps.taker_fee, ps.fee_mode, ps.third_asset, ps.third_asset_price
     )
     return BacktestSetup(
-        grid, params, market, dict(ps.balances), paused=cfg.strategy.paused, rest_latency_ms=ps.rest_latency_ms
+        grid,
+        params,
+        market,
+        dict(ps.balances),
+        paused=cfg.strategy.paused,
+        rest_latency_ms=ps.rest_latency_ms,
+        level_backoff_ms=int(cfg.engine.level_backoff_s * 1000),
+        level_backoff_max_ms=int(max(cfg.engine.level_backoff_max_s, cfg.engine.level_backoff_s) * 1000),
     )

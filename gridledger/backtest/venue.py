@@ -20,7 +20,7 @@ from gridledger.backtest.results import Counters, Fill
 from gridledger.backtest.setup import BacktestSetup
 from gridledger.domain.numbers import ZERO
 from gridledger.domain.types import OrderStatus, Side
-from gridledger.ledger.evidence import OrderEvidence, TradeEvidence, make_fees
+from gridledger.ledger.evidence import Fees, OrderEvidence, TradeEvidence, make_fees
 from gridledger.ledger.ledger import Ledger
 from gridledger.ledger.records import OrderRecord
 from gridledger.strategy import Cancel, Place, StrategyState
@@ -119,22 +119,16 @@ class SimulatedVenue:
         self.account.release(order)
         self.counters.canceled += 1
         self._terminal = True
-        self.ledger.apply(
-            OrderEvidence(
-                symbol=self.symbol,
-                order_id=order.order_id,
-                client_id=order.client_id,
-                status=OrderStatus.CANCELED,
-                side=order.side,
-                amount=order.amount,
-                price=order.price,
-                filled=ZERO,
-                cost=ZERO,
-                fees=(),
-                timestamp=t,
-                event_id=f"cancel:{order.order_id}",
-                source=SOURCE,
-            )
+        self._report(
+            OrderStatus.CANCELED,
+            order.order_id,
+            order.client_id,
+            order.side,
+            order.amount,
+            order.price,
+            (),
+            t,
+            f"cancel:{order.order_id}",
         )
         self._refresh(order.level)
 
@@ -170,22 +164,16 @@ class SimulatedVenue:
         )
         self.live[rec.client_id] = order
         self.counters.placed += 1
-        self.ledger.apply(
-            OrderEvidence(
-                symbol=self.symbol,
-                order_id=order_id,
-                client_id=rec.client_id,
-                status=OrderStatus.NEW,
-                side=action.side,
-                amount=action.amount,
-                price=action.price,
-                filled=ZERO,
-                cost=ZERO,
-                fees=None,
-                timestamp=t,
-                event_id=f"new:{order_id}",
-                source=SOURCE,
-            )
+        self._report(
+            OrderStatus.NEW,
+            order_id,
+            rec.client_id,
+            action.side,
+            action.amount,
+            action.price,
+            None,
+            t,
+            f"new:{order_id}",
         )
         self.state = self.state.on_accepted(action.level)
         self._backoff.pop(action.level, None)
@@ -194,24 +182,49 @@ class SimulatedVenue:
         else:
             self._refresh(action.level)
 
-    def _reject(self, rec: OrderRecord, action: Place, t: int, exc: Refused) -> None:
-        # As the engine does: the refusal is evidence the order never existed (R6).
+    def _report(
+        self,
+        status: OrderStatus,
+        order_id: str | None,
+        client_id: str,
+        side: Side,
+        amount: Decimal | None,
+        price: Decimal | None,
+        fees: Fees | None,
+        t: int,
+        event_id: str,
+    ) -> None:
+        """An order report with nothing filled (accepted, canceled, refused), as the venue would send it."""
         self.ledger.apply(
             OrderEvidence(
                 symbol=self.symbol,
-                order_id=None,
-                client_id=rec.client_id,
-                status=OrderStatus.REJECTED,
-                side=rec.side,
-                amount=rec.amount,
-                price=rec.price,
+                order_id=order_id,
+                client_id=client_id,
+                status=status,
+                side=side,
+                amount=amount,
+                price=price,
                 filled=ZERO,
                 cost=ZERO,
-                fees=(),
+                fees=fees,
                 timestamp=t,
-                event_id=f"rejected:{rec.client_id}",
+                event_id=event_id,
                 source=SOURCE,
             )
+        )
+
+    def _reject(self, rec: OrderRecord, action: Place, t: int, exc: Refused) -> None:
+        # As the engine does: the refusal is evidence the order never existed (R6).
+        self._report(
+            OrderStatus.REJECTED,
+            None,
+            rec.client_id,
+            rec.side,
+            rec.amount,
+            rec.price,
+            (),
+            t,
+            f"rejected:{rec.client_id}",
         )
         self._terminal = True
         if exc.post_only:
@@ -220,6 +233,6 @@ class SimulatedVenue:
         else:
             self.counters.refused_balance += 1
             _, previous = self._backoff.get(action.level, (0, 0))
-            delay = min(600_000, max(5_000, previous * 2))
+            delay = min(self.setup.level_backoff_max_ms, max(self.setup.level_backoff_ms, previous * 2))
             self._backoff[action.level] = (t + self._latency_ms + delay, delay)
         self._refresh(action.level)
