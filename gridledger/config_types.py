@@ -168,24 +168,6 @@ def text_shape(pattern: str, what: str, max_len: int = 64) -> Bounded:
     return Bounded(check, after=True)
 
 
-# The call-in-annotation forms (``x: dec(0, 1)``): a type checker cannot read them, so new code
-# writes ``Annotated[Decimal, decimal_range(0, 1)]``. Kept until every settings model has moved.
-def dec(lo: str | int, hi: str | int, unit: str = "", *, lo_open: bool = False, hi_open: bool = False) -> Any:
-    return Annotated[Decimal, decimal_range(lo, hi, unit, lo_open=lo_open, hi_open=hi_open)]
-
-
-def flt(lo: str | int, hi: str | int, unit: str = "", *, lo_open: bool = False) -> Any:
-    return Annotated[float, float_range(lo, hi, unit, lo_open=lo_open)]
-
-
-def integer(lo: int, hi: int, unit: str = "") -> Any:
-    return Annotated[int, int_range(lo, hi, unit)]
-
-
-def text(pattern: str, what: str, max_len: int = 64) -> Any:
-    return Annotated[str, text_shape(pattern, what, max_len)]
-
-
 def short(value: Any, limit: int = 40) -> str:
     """A bounded rendering of a bad input for an error message (never the whole of a huge value)."""
     if isinstance(value, dict):
