@@ -17,6 +17,7 @@ import json
 import os
 import random
 import resource
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -237,6 +238,53 @@ def run_journal(lines: list[str], group: int, synchronous: str) -> dict:
     return out
 
 
+def run_sqlite_floor(lines: list[str], group: int, synchronous: str) -> dict:
+    """What SQLite alone costs for the journal's writes (issue 12 targets: the journal within
+    2x of it): per message one row into a journal-shaped table (the raw line and an outcome
+    text) and one upsert into an orders-shaped table, keyed by the message's client order id,
+    committed every ``group`` messages, with the journal's pragmas (WAL, ``synchronous``).
+    No parsing, no ledger: the keys and texts are prepared before the clock starts."""
+    keys = []
+    for line in lines:
+        doc = json.loads(line)
+        body = doc.get("order") or doc.get("trade") or doc
+        keys.append(str(body.get("clientOrderId") or body.get("order") or body.get("id")))
+    outcome = '[["APPLIED","gl16bench1B1300","123456",null,null]]'
+    with tempfile.TemporaryDirectory() as tmp:
+        conn = sqlite3.connect(str(Path(tmp) / "floor.db"), isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={synchronous}")
+        conn.execute(
+            "CREATE TABLE journal (seq INTEGER PRIMARY KEY, received_at INTEGER, source TEXT NOT NULL, "
+            "raw TEXT NOT NULL, outcomes TEXT NOT NULL, raw_len INTEGER, raw_sha256 TEXT, crc INTEGER)"
+        )
+        conn.execute(
+            "CREATE TABLE orders (client_id TEXT PRIMARY KEY, order_id TEXT, level INTEGER NOT NULL, "
+            "generation INTEGER NOT NULL, folded INTEGER NOT NULL, incomplete INTEGER NOT NULL, "
+            "data TEXT NOT NULL, crc INTEGER)"
+        )
+        journal_sql = "INSERT INTO journal (received_at, source, raw, outcomes, raw_len, crc) VALUES (?, ?, ?, ?, ?, ?)"
+        upsert_sql = (
+            "INSERT INTO orders (client_id, order_id, level, generation, folded, incomplete, data, crc) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(client_id) DO UPDATE SET order_id=excluded.order_id, "
+            "folded=excluded.folded, incomplete=excluded.incomplete, data=excluded.data, crc=excluded.crc"
+        )
+        t0 = time.perf_counter()
+        c0 = time.process_time()
+        conn.execute("BEGIN IMMEDIATE")
+        for n, (line, key) in enumerate(zip(lines, keys, strict=True), start=1):
+            conn.execute(journal_sql, (n, "ws:orders", line, outcome, len(line), n & 0xFFFF))
+            conn.execute(upsert_sql, (key, str(n), -3, 0, 0, 0, line, n & 0xFFFF))
+            if n % group == 0:
+                conn.execute("COMMIT")
+                conn.execute("BEGIN IMMEDIATE")
+        conn.execute("COMMIT")
+        elapsed = time.perf_counter() - t0
+        cpu = time.process_time() - c0
+        conn.close()
+    return {"per_s": len(lines) / elapsed, "cpu_us": cpu / len(lines) * 1e6}
+
+
 def run_rss(milestones: list[int]) -> dict:
     """RSS of a journal-backed ledger after 1 M and 5 M messages: memory must stay bounded (R9)."""
     out = {}
@@ -342,6 +390,13 @@ def main() -> None:
             f"[faults] journal synchronous={sync}: per-message commit {per['per_s']:,.0f} msg/s "
             f"(p50 {per['p50_us']:.0f} us, p99 {per['p99_us']:.0f} us; {per['per_s'] / base:.2f}x in-memory), "
             f"group commit 100: {grp['per_s']:,.0f} msg/s ({grp['per_s'] / base:.2f}x in-memory)"
+        )
+        floor = run_sqlite_floor(faulty, 100, sync)
+        print(
+            f"[faults] SQLite floor synchronous={sync} (one journal row + one order upsert per message, "
+            f"group commit 100, no parsing, no ledger): {floor['per_s']:,.0f} msg/s "
+            f"({floor['cpu_us']:.1f} us CPU/msg); the journal's group commit is "
+            f"{floor['per_s'] / grp['per_s']:.1f}x slower than the floor"
         )
     if not args.skip_rss:
         print("memory (journal, group commit 100, synchronous=NORMAL):")

@@ -9,17 +9,20 @@ or ``inf`` is one clear error naming the key, not a hang or a traceback later on
 from __future__ import annotations
 
 import tomllib
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from gridledger.config_perp import PerpConfig
 from gridledger.config_types import decimal_range, float_range, int_range, short, text_shape
 from gridledger.domain.coid import MAX_GRID_ID_LEN, CoidError, validate_grid_id
 from gridledger.domain.grid import GridSpec
 from gridledger.domain.instrument import Instrument
+from gridledger.domain.types import GridDirection
 from gridledger.strategy.params import GridParams
+from gridledger.strategy.risk import RiskLimits, check_limits
 
 MAX_CONFIG_BYTES = 1_000_000  # a config is a few hundred bytes; do not read /dev/zero to the end
 
@@ -53,6 +56,13 @@ class GridConfig(_Strict):
         "default"
     )
     contract_size: Amount = Decimal(1)
+    # Which way the grid trades (issue 11): long buys to open and sells to close, short sells
+    # to open and buys to close, neutral is long below ``pivot`` and short above it.
+    direction: Literal["long", "short", "neutral"] = "long"
+    # Neutral only: the price whose level separates long slots (below) from short slots
+    # (above); it must be a level price, anchor + k * interval. Validated even when absent,
+    # so a neutral grid without one is an error naming grid.pivot.
+    pivot: Price | None = Field(default=None, validate_default=True)
 
     @field_validator("id")
     @classmethod
@@ -69,6 +79,41 @@ class GridConfig(_Strict):
         Instrument.from_symbol(value)
         return value
 
+    @field_validator("direction")
+    @classmethod
+    def _direction(cls, value: str, info: ValidationInfo) -> str:
+        symbol = info.data.get("symbol")
+        if value != "long" and isinstance(symbol, str) and Instrument.from_symbol(symbol).settle is None:
+            # A short slot sells base it does not hold: only a derivative can do that.
+            raise ValueError(
+                "short and neutral grids need a perpetual symbol such as BTC/USDT:USDT; spot has no "
+                f"borrowing (got direction {value!r} with symbol {symbol!r})"
+            )
+        return value
+
+    @field_validator("pivot")
+    @classmethod
+    def _pivot(cls, value: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        direction = info.data.get("direction")
+        if direction is None:
+            return value  # direction itself failed: its error says why
+        if direction != "neutral":
+            if value is not None:
+                raise ValueError(f"only a neutral grid takes a pivot; this grid is {direction}")
+            return value
+        if value is None:
+            raise ValueError("a neutral grid needs pivot, the level price between its long and short slots (got none)")
+        anchor, interval = info.data.get("anchor"), info.data.get("interval")
+        if isinstance(anchor, Decimal) and isinstance(interval, Decimal):
+            _pivot_level(value, anchor, interval)  # raises ValueError when it is not a level price
+        return value
+
+    def pivot_level(self) -> int | None:
+        """The pivot's level index (neutral grids), or None."""
+        if self.pivot is None:
+            return None
+        return _pivot_level(self.pivot, self.anchor, self.interval)
+
     def spec(self) -> GridSpec:
         return GridSpec(
             grid_id=self.id,
@@ -76,7 +121,24 @@ class GridConfig(_Strict):
             anchor=self.anchor,
             interval=self.interval,
             account=self.account,
+            direction=GridDirection(self.direction),
+            pivot=self.pivot_level(),
         )
+
+
+def _pivot_level(pivot: Decimal, anchor: Decimal, interval: Decimal) -> int:
+    """k such that ``pivot == anchor + k * interval``, or ValueError naming the nearest levels.
+
+    Exact: prices are bounded (1e-12 to 1e12, 24 digits), so 80 digits hold the quotient."""
+    with localcontext(Context(prec=80, traps=[InvalidOperation, DivisionByZero, Overflow])):
+        steps = (pivot - anchor) / interval
+        level = steps.to_integral_value(rounding=ROUND_FLOOR)
+        if steps != level:
+            below, above = anchor + level * interval, anchor + (level + 1) * interval
+            raise ValueError(
+                f"{pivot} is not a level price (anchor + k * interval); the nearest levels are {below} and {above}"
+            )
+        return int(level)
 
 
 class StrategyConfig(_Strict):
@@ -124,6 +186,7 @@ class StrategyConfig(_Strict):
             lower_price=self.lower_price,
             upper_price=self.upper_price,
             direction=grid.direction,
+            pivot=grid.pivot,
         )
 
 
@@ -225,15 +288,54 @@ class NotifyConfig(_Strict):
     )
 
 
+class RiskConfig(_Strict):
+    """Risk exits and the position cap (gridledger/strategy/risk.py, engine/exits.py); all optional.
+
+    Long: ``stop_loss_price`` below the price, ``take_profit_price`` above it; short: the
+    reverse; neutral: ``stop_loss_price`` below the pivot and ``stop_loss_price_above`` above
+    it, no take-profit. Checked against the grid when the config loads."""
+
+    stop_loss_price: Price | None = None
+    take_profit_price: Price | None = None
+    stop_loss_price_above: Price | None = None
+    max_position: Annotated[Decimal, decimal_range("1e-12", "1e12", "base units")] | None = None
+    max_drawdown: Annotated[Decimal, decimal_range("1e-12", "1e15", "quote")] | None = None
+    # The marketable limit of a closing order: at most this fraction worse than the price.
+    exit_slippage: Annotated[Decimal, decimal_range(0, "0.5", "of the price", hi_open=True)] = Decimal("0.005")
+    # A closing order the price has left behind unfilled this long is cancelled and placed again.
+    exit_reprice_s: Annotated[float, float_range(1, 86_400, "s")] = 30.0
+
+    def limits(self) -> RiskLimits:
+        return RiskLimits(
+            stop_loss_price=self.stop_loss_price,
+            take_profit_price=self.take_profit_price,
+            stop_loss_price_above=self.stop_loss_price_above,
+            max_position=self.max_position,
+            max_drawdown=self.max_drawdown,
+            exit_slippage=self.exit_slippage,
+        )
+
+
 class Config(_Strict):
     grid: GridConfig
     strategy: StrategyConfig = StrategyConfig()
     engine: EngineConfig = EngineConfig()
     api: ApiConfig = ApiConfig()
     notify: NotifyConfig | None = None  # no [notify] table: no notifications
+    risk: RiskConfig = RiskConfig()  # no [risk] table: no exits, no position cap
     # Tables owned by other commands (paper, live) are validated by their own models.
     paper: dict[str, Any] = Field(default_factory=dict)
     exchange: dict[str, Any] = Field(default_factory=dict)
+    perp: PerpConfig = PerpConfig()  # perpetual grids: leverage, margin mode, margin guard, funding (config_perp.py)
+
+    @model_validator(mode="after")
+    def _risk_fits_grid(self) -> Config:
+        # The exits' sides depend on the grid's direction (strategy/risk.py): refused here,
+        # naming the [risk] key, rather than a stop that could never fire.
+        spec = self.grid.spec()
+        pivot = spec.level_price(spec.pivot) if spec.pivot is not None else None
+        check_limits(self.risk.limits(), spec.direction.value, pivot)
+        return self
 
 
 def _describe(exc: ValidationError) -> str:

@@ -72,6 +72,9 @@ def document() -> dict[str, Any]:
                     "properties": {
                         "price": _DEC,
                         "position": _DEC,
+                        # Short and neutral grids only (issue 11): the signed net position.
+                        "net_position": _DEC,
+                        "direction": {"type": "string", "enum": ["short", "neutral"]},
                         "realized_pnl": _DEC,
                         "unrealized_pnl": _DEC,
                         "total_pnl": _DEC,

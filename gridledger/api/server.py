@@ -26,6 +26,7 @@ from gridledger.domain.numbers import fmt
 from gridledger.engine import events
 from gridledger.engine.events import EngineEvent, Subscription
 from gridledger.engine.runtime import GridEngine
+from gridledger.ledger.position_view import position_figures
 from gridledger.logs import log_event
 
 log = logging.getLogger("gridledger.api")
@@ -172,6 +173,8 @@ class ApiServer:
             "pause_reasons": ", ".join(engine.pause_reasons),
             "live_orders": len(led.live_orders()),
         }
+        # Short and neutral grids: the signed net position and direction for the chart (issue 11).
+        point.update(position_figures(engine.grid, led).fields(fmt))
         return point
 
     async def _sampler(self) -> None:

@@ -9,9 +9,11 @@ from __future__ import annotations
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
+from gridledger.api.perp_views import perp_view
 from gridledger.domain.numbers import ZERO, fmt
-from gridledger.domain.types import Direction
+from gridledger.domain.types import Direction, GridDirection
 from gridledger.engine.runtime import GridEngine
+from gridledger.ledger.position_view import position_figures
 from gridledger.ledger.records import OrderRecord
 
 AROUND_DEFAULT = 10  # levels each side of the price shown by /levels
@@ -22,8 +24,15 @@ def unrealized(engine: GridEngine, price: Decimal | None) -> Decimal:
     """Inventory marked at ``price``: what closing every slot there would realize (before fees)."""
     if price is None:
         return ZERO
-    sign = -1 if engine.grid.direction is Direction.SHORT else 1
-    return sum((sign * (s.state.qty * price - s.state.cost) for s in engine.ledger.slots.values()), ZERO)
+    grid = engine.grid
+    # Per slot: a neutral grid has both directions. A short slot gains as the price falls.
+    return sum(
+        (
+            (-1 if grid.level_direction(s.level) is Direction.SHORT else 1) * (s.state.qty * price - s.state.cost)
+            for s in engine.ledger.slots.values()
+        ),
+        ZERO,
+    )
 
 
 def order_view(rec: OrderRecord) -> dict[str, Any]:
@@ -74,8 +83,14 @@ def status_view(engine: GridEngine, *, started_ms: int, extra: dict[str, Any] | 
         "last_reconcile": None if last is None else {"ts_ms": last[0], "reason": last[1]},
         "streams": {"reconnects": stats.reconnects, "ticks": stats.ticks, "bad_messages": stats.bad_messages},
         "anomalies": list(led.anomalies),
+        # A [risk] exit the grid took (engine/exits.py): kind, detail, price, ts_ms, position, phase.
+        "risk_exit": None if engine.risk_exit is None else engine.risk_exit.as_dict(),
+        "perp": perp_view(engine),  # perpetual grids: funding, liquidation price, margin ratio (else null)
         "uptime_s": max(0, now - started_ms) // 1000,
     }
+    # Short and neutral grids (issue 11): "position" stays the gross inventory (as in the
+    # ledger report); the signed net position and the direction are added beside it.
+    doc.update(position_figures(engine.grid, led).fields(fmt))
     if extra:
         doc.update(extra)
     return doc
@@ -109,6 +124,11 @@ def levels_view(engine: GridEngine, around: int = AROUND_DEFAULT) -> dict[str, A
                 "bound_order": order_view(bound) if bound is not None else None,
             }
         )
+        if grid.direction is not GridDirection.LONG:
+            # Short and neutral grids (issue 11): a row's qty is held (long) or owed (short);
+            # a neutral grid's pivot level holds no slot (None). Long grids' rows stay as before.
+            level_direction = grid.level_direction(level)
+            rows[-1]["direction"] = None if level_direction is None else level_direction.value
     return {"price": fmt(price), "current_level": current, "interval": fmt(grid.interval), "levels": rows}
 
 

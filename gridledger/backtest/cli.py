@@ -80,6 +80,21 @@ def backtest_command(
         help="Write a self-contained HTML chart (plotly, works "
         "offline): price, levels, centre, fills, PnL, drawdown, inventory.",
     ),
+    market: str | None = typer.Option(
+        None,
+        "--market",
+        help="spot (default) or perp: trade the symbol's linear perpetual (BTC/USDT becomes "
+        "BTC/USDT:USDT) with margin and fees in USDT (no funding or liquidation in a backtest).",
+    ),
+    direction: str | None = typer.Option(
+        None,
+        "--direction",
+        help="long, short or neutral (short and neutral need --market perp); a neutral grid's "
+        "pivot defaults to the level nearest the first price. Default: the config's [grid] direction.",
+    ),
+    leverage: int | None = typer.Option(
+        None, "--leverage", min=1, max=125, help="Perpetual leverage (default: the config's [perp] leverage)."
+    ),
 ) -> None:
     """Backtest the grid on recorded candles or trades: the same decide() and ledger as paper and live."""
     from gridledger.backtest import check_fee_step
@@ -93,12 +108,27 @@ def backtest_command(
     try:
         cfg = load_config(config or _bundled_config())
         ps = paper_settings(dict(cfg.paper))
-        setup = setup_from_config(cfg, ps)
     except (ConfigError, ValueError) as exc:
         _fail(str(exc))
     source = data if data is not None else (ps.candles_csv or ps.trades_csv)
     if source is None:
         _fail("give the market data with --data PATH (or [paper] candles_csv / trades_csv in the config)")
+    try:
+        if market is not None or direction is not None or leverage is not None:
+            # --market/--direction/--leverage (gridledger/paper/perp.py); the neutral pivot
+            # defaults to the level nearest the first price of the data.
+            from gridledger.paper.perp import perp_session_config
+
+            first = load_market_data(source, ps.price_step)
+            start_price = first.price(int(first.open[0])) if len(first) else ps.start_price
+            cfg = perp_session_config(
+                cfg, market=market, direction=direction, leverage=leverage, start_price=start_price
+            )
+        setup = setup_from_config(cfg, ps)
+    except (ConfigError, ValueError, DataError) as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{exc.filename or source}: {exc.strerror or exc}")
     for path, option in ((report_json, "--report-json"), (fills_csv, "--fills-csv"), (plot, "--plot")):
         if path is not None:
             _check_output(path, option)

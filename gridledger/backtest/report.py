@@ -25,6 +25,7 @@ from gridledger.domain.types import Side
 from gridledger.ledger.report import ledger_state
 from gridledger.marketdata.series import interval_name, iso
 from gridledger.strategy import is_dust, order_price, sellable_amount
+from gridledger.strategy.risk import describe_exit
 
 FILLS_COLUMNS = ("time", "level", "side", "role", "price", "qty", "fee", "fee_asset", "realized_pnl", "client_id")
 
@@ -136,7 +137,8 @@ def build_report(bt: Backtest, *, wall_seconds: float, fee_check: FeeCheck | Non
         "end": iso(data.end_ms),
         "first_price": fmt(first),
         "last_price": fmt(last),
-        "position": state["position"],
+        # A perpetual's position is net: long slots minus short slots (signed, as the venue shows it).
+        "position": fmt(bt.qty) if bt.setup.market.leverage is not None else state["position"],
         "realized_pnl": state["realized_pnl"],
         "unrealized_pnl": fmt(unrealized),
         "total_pnl": fmt(total),
@@ -152,6 +154,8 @@ def build_report(bt: Backtest, *, wall_seconds: float, fee_check: FeeCheck | Non
         "fees_in_quote": fmt(fee_quote),
         "fills": fills_n,
         "round_trips": trips,
+        # Why the grid stopped, when a [risk] limit fired (backtest/exits.py); else null.
+        "risk_exit": bt.risk_exit,
         "profit_per_round_trip": fmt(realized / trips) if trips else None,
         "fee_per_round_trip": fmt(fee_quote * 2 / fills_n) if fills_n else None,
         "time_all_buys_filled": {"seconds": round(held_s), "pct": _r(held_share * 100, 2)},
@@ -255,6 +259,8 @@ def print_report(console: Console, doc: dict[str, Any]) -> None:
     for label, value in rows:
         summary.add_row(label, escape(str(value)))
     console.print(summary)
+    if doc.get("risk_exit"):
+        console.print(f"[bold yellow]{escape(describe_exit(doc['risk_exit'], resume_hint=False))}[/]", soft_wrap=True)
     levels = Table(title="levels", title_justify="left")
     for col in ("level", "price", "buys", "sells", "trips", "qty", "cost", "realized", "status"):
         levels.add_column(col, justify="left" if col == "status" else "right")

@@ -33,17 +33,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 
 from gridledger.backtest.account import Account, RestingOrder
 from gridledger.backtest.band import NEVER_HIGH, NEVER_LOW, EventBand
+from gridledger.backtest.exits import BacktestExits
+from gridledger.backtest.perp_account import PerpAccount
 from gridledger.backtest.results import Counters, DiscardArchive, Fill, Marks
 from gridledger.backtest.search import next_event
 from gridledger.backtest.setup import BacktestSetup
 from gridledger.backtest.venue import SOURCE, SimulatedVenue
 from gridledger.domain.numbers import ZERO
-from gridledger.domain.types import Role
+from gridledger.domain.types import Direction, Role
 from gridledger.ledger.changes import ChangeSet
 from gridledger.ledger.ledger import Ledger
 from gridledger.marketdata.series import MarketData
@@ -59,13 +62,16 @@ from gridledger.strategy import (
 )
 
 
-class Backtest(SimulatedVenue, EventBand):
+class Backtest(SimulatedVenue, EventBand, BacktestExits):
     """One run over one data set. ``run()`` once; the results stay on the object."""
 
     def __init__(self, setup: BacktestSetup, data: MarketData, *, skip: bool = True) -> None:
         self.setup = setup
         self.data = data
-        self.skip = skip
+        # max_drawdown needs the equity at every price: no event skipping (backtest/exits.py).
+        self.skip = skip and setup.risk.max_drawdown is None
+        self.risk_exit: dict[str, Any] | None = None  # why the grid stopped, when a [risk] limit fired
+        self._peak: Decimal | None = None  # the equity peak max_drawdown is measured from
         self.params = setup.params
         self.rules = setup.market.rules
         if data.price_step != self.rules.price_step:
@@ -73,7 +79,13 @@ class Backtest(SimulatedVenue, EventBand):
                 f"the data was read with price step {data.price_step}, the market's is {self.rules.price_step}"
             )
         self.ledger = Ledger(setup.grid, archive=DiscardArchive())
-        self.account = Account(setup.market, setup.balances)
+        leverage = setup.market.leverage
+        # A perpetual's account holds margin and a net position (backtest/perp_account.py).
+        self.account = (
+            PerpAccount(setup.market, setup.balances, leverage)
+            if leverage is not None
+            else Account(setup.market, setup.balances)
+        )
         self.state = StrategyState()
         self.views: dict[int, SlotView] = {}  # the engine's slot_views(), kept current per level
         # What decide() is given in skip mode: the views minus dust-only slots (inventory too
@@ -154,7 +166,7 @@ class Backtest(SimulatedVenue, EventBand):
                 if not (i == last and k == len(path) - 1):
                     self._decide_at(p, t)
                 self._flush()
-                lo, hi = self._band(p)
+                lo, hi = self._risk_band(*self._band(p))
                 self.wake_at = min((r for r, _ in self._backoff.values() if r > t), default=None)
             if self._changed:
                 self._mark(i)
@@ -172,8 +184,10 @@ class Backtest(SimulatedVenue, EventBand):
     # ------------------------------------------------------------------ engine side
     def _decide_at(self, p: int, t: int) -> None:
         price = Decimal(p) * self._step
+        if self._exit_step(p, price, t):
+            return  # a risk exit owns the grid: nothing is decided from here on
         views = self.decide_views if self.skip else self.views
-        decision = decide(self.state, self.params, self.rules, price, views, paused=self.setup.paused)
+        decision = self._capped(decide(self.state, self.params, self.rules, price, views, paused=self.setup.paused))
         self.counters.decisions += 1
         self.state = decision.state
         for action in decision.actions:
@@ -215,8 +229,11 @@ class Backtest(SimulatedVenue, EventBand):
                 self.decide_views[level] = view
         old = self._level_cache.get(level, (ZERO, ZERO, ZERO))
         self._level_cache[level] = (state.qty, state.cost, state.realized)
-        self.qty += state.qty - old[0]
-        self.cost += state.cost - old[1]
+        # Signed by the slot's direction: a short slot's inventory is owed and its basis is what
+        # its sells brought in, so realized - cost + qty x price is the equity for every direction.
+        sign = -1 if self.setup.grid.level_direction(level) is Direction.SHORT else 1
+        self.qty += sign * (state.qty - old[0])
+        self.cost += sign * (state.cost - old[1])
         self.realized += state.realized - old[2]
 
     def _flush(self) -> None:
@@ -234,7 +251,10 @@ class Backtest(SimulatedVenue, EventBand):
         m.realized_minus_cost.append(float(self.realized - self.cost))
         m.qty.append(float(self.qty))
         m.open_buys.append(sum(1 for o in self.live.values() if o.role is Role.OPEN))
-        m.committed.append(float(self.cost + self.account.locked.get(self.setup.market.quote, ZERO)))
+        locked = self.account.locked.get(self.setup.market.quote, ZERO)
+        # Spot commits the inventory's cost and the quote its orders lock; a perpetual commits margin
+        # (its account locks the position's and the orders' margin: backtest/perp_account.py).
+        m.committed.append(float(locked if self.setup.market.leverage is not None else self.cost + locked))
 
     # ------------------------------------------------------------------ results
     @property
@@ -245,7 +265,17 @@ class Backtest(SimulatedVenue, EventBand):
         last = self.last_price
         if last is None:
             return ZERO
-        return sum((s.state.qty * last - s.state.cost for s in self.ledger.slots.values()), ZERO)
+        grid = self.setup.grid
+        # Short slots gain as the price falls (their basis is what the opening sells brought in).
+        return sum(
+            (
+                (s.state.cost - s.state.qty * last)
+                if grid.level_direction(s.level) is Direction.SHORT
+                else (s.state.qty * last - s.state.cost)
+                for s in self.ledger.slots.values()
+            ),
+            ZERO,
+        )
 
     def pnl_curve(self) -> np.ndarray:
         """Total PnL (realized + unrealized, quote, float64 for the report only) at each close."""

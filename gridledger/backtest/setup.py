@@ -8,13 +8,14 @@ builds them (``GridEngine.prepare``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from gridledger.config import Config
 from gridledger.domain.grid import GridSpec
 from gridledger.paper.settings import PaperSettings, paper_settings
 from gridledger.strategy import GridParams, MarketRules, check_grid
+from gridledger.strategy.risk import RiskLimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,8 @@ class MarketSetup:
     fee_mode: str  # "quote", "base_on_buy" or "third"
     third_asset: str
     third_asset_price: Decimal
+    # A linear perpetual (``backtest --market perp``): its leverage; None for spot.
+    leverage: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,7 @@ class BacktestSetup:
     # A refused level waits as the engine's resolver makes it wait ([engine] level_backoff_s, _max_s).
     level_backoff_ms: int = 5_000
     level_backoff_max_ms: int = 600_000
+    risk: RiskLimits = field(default_factory=RiskLimits)  # [risk]: exits and max_position (backtest/exits.py)
 
 
 def params_from_config(cfg: Config) -> GridParams:
@@ -51,12 +55,10 @@ def params_from_config(cfg: Config) -> GridParams:
 
 def setup_from_config(cfg: Config, ps: PaperSettings | None = None) -> BacktestSetup:
     """Raises ``ConfigError`` for a bad ``[paper]`` table, ``ValueError`` for a grid off the tick
-    or a market the backtest cannot simulate (a perpetual)."""
+    or a market the backtest cannot simulate (an inverse perpetual)."""
     ps = ps if ps is not None else paper_settings(dict(cfg.paper))
     grid = cfg.grid.spec()
     inst = grid.instrument
-    if inst.settle is not None:
-        raise ValueError("backtests simulate spot markets; use a symbol like BTC/USDT")
     rules = MarketRules(
         amount_step=ps.amount_step, price_step=ps.price_step, min_amount=ps.min_amount, min_notional=ps.min_notional
     )
@@ -64,9 +66,25 @@ def setup_from_config(cfg: Config, ps: PaperSettings | None = None) -> BacktestS
     check_grid(params, rules)
     if ps.fee_mode == "third" and ps.third_asset in (inst.base, inst.quote):
         raise ValueError("[paper] third_asset must differ from the base and quote assets")
-    market = MarketSetup(
-        inst.base, inst.quote, rules, ps.maker_fee, ps.taker_fee, ps.fee_mode, ps.third_asset, ps.third_asset_price
-    )
+    if inst.settle is not None:
+        # A linear perpetual: fees and margin in the settle asset (backtest/perp_account.py).
+        if inst.settle != inst.quote:
+            raise ValueError(f"{inst.symbol}: only linear perpetuals (settled in {inst.quote}) are simulated")
+        market = MarketSetup(
+            inst.base,
+            inst.quote,
+            rules,
+            ps.maker_fee,
+            ps.taker_fee,
+            "quote",
+            ps.third_asset,
+            ps.third_asset_price,
+            leverage=cfg.perp.leverage,
+        )
+    else:
+        market = MarketSetup(
+            inst.base, inst.quote, rules, ps.maker_fee, ps.taker_fee, ps.fee_mode, ps.third_asset, ps.third_asset_price
+        )
     return BacktestSetup(
         grid,
         params,
@@ -76,4 +94,5 @@ def setup_from_config(cfg: Config, ps: PaperSettings | None = None) -> BacktestS
         rest_latency_ms=ps.rest_latency_ms,
         level_backoff_ms=int(cfg.engine.level_backoff_s * 1000),
         level_backoff_max_ms=int(max(cfg.engine.level_backoff_max_s, cfg.engine.level_backoff_s) * 1000),
+        risk=cfg.risk.limits(),
     )

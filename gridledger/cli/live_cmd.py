@@ -44,6 +44,11 @@ def live(
         settings = exchange_settings(dict(cfg.exchange))
     except ConfigError as exc:
         fail(f"{config}: {exc}")
+    from gridledger.config_perp import perp_table_error
+
+    perp_problem = perp_table_error(cfg.grid.symbol, "perp" in cfg.model_fields_set)
+    if perp_problem is not None:
+        fail(f"{config}: {perp_problem}")
     from gridledger.live.factory import CredentialsError
     from gridledger.live.runner import journal_path, run_live
     from gridledger.store.journal import JournalError

@@ -60,6 +60,21 @@ def paper(
     port: int | None = typer.Option(
         None, "--port", min=1, max=65535, help="With --serve: the port (default: [api] port, else 8765)."
     ),
+    market: str | None = typer.Option(
+        None,
+        "--market",
+        help="spot (default) or perp: a perp session trades the symbol's linear perpetual "
+        "(BTC/USDT becomes BTC/USDT:USDT) on the simulated USDⓈ-M venue.",
+    ),
+    direction: str | None = typer.Option(
+        None,
+        "--direction",
+        help="long, short or neutral (short and neutral need --market perp); a neutral grid's "
+        "pivot defaults to the level nearest the start price. Default: the config's [grid] direction.",
+    ),
+    leverage: int | None = typer.Option(
+        None, "--leverage", min=1, max=125, help="Perpetual leverage (default: the config's [perp] leverage)."
+    ),
     plot: Path | None = typer.Option(
         None,
         "--plot",
@@ -90,6 +105,13 @@ def paper(
         ps = paper_settings(table)
     except ConfigError as exc:
         fail(str(exc))
+    if market is not None or direction is not None or leverage is not None:
+        from gridledger.paper.perp import session_start_price
+
+        try:
+            cfg = _perp_config(cfg, market, direction, leverage, session_start_price(ps))
+        except (ConfigError, ValueError, OSError) as exc:
+            fail(str(exc))
     if report_json is not None:
         _check_output_file(report_json, "--report-json")
     if plot is not None:
@@ -203,6 +225,13 @@ def paper(
             fail(f"--report-json {report_json}: {exc.strerror or exc}")
     if not result.audit.match:
         raise typer.Exit(1)
+
+
+def _perp_config(cfg: Any, market: str | None, direction: str | None, leverage: int | None, start: Any) -> Any:
+    """--market/--direction/--leverage applied to the config (gridledger/paper/perp.py)."""
+    from gridledger.paper.perp import perp_session_config
+
+    return perp_session_config(cfg, market=market, direction=direction, leverage=leverage, start_price=start)
 
 
 def _warn_if_data_ended_early(result: Any, ps: Any) -> None:

@@ -92,10 +92,12 @@ def _print_state(state: dict[str, Any]) -> None:
     out.print(table)
     quote_asset = state["symbol"].split("/")[1].split(":")[0]
     fees = ", ".join(f"{quote(v, step) if a == quote_asset else human(v)} {a}" for a, v in state["fees"].items())
-    out.print(
-        f"position {human(state['position'])}   realized PnL {quote(state['realized_pnl'], step)}   "
-        f"fees {fees or 'none'}"
-    )
+    # A short or neutral grid (issue 11): the signed net position, the venue's one-way figure,
+    # and the direction; the state of a long grid has neither key and prints as before.
+    position = human(state["position"])
+    if "net_position" in state:
+        position = f"{human(state['net_position'])} net ({state['direction']} grid)"
+    out.print(f"position {position}   realized PnL {quote(state['realized_pnl'], step)}   fees {fees or 'none'}")
     out.print("outcomes " + "  ".join(f"{k} {v}" for k, v in state["outcomes"].items()))
     if state["skipped"]:
         out.print(escape("skipped (not order evidence) " + "  ".join(f"{k}: {v}" for k, v in state["skipped"].items())))

@@ -18,9 +18,6 @@ from gridledger.cli.common import (
 from gridledger.domain.coid import ClientId, CoidError, decode, encode
 from gridledger.domain.types import Role, Side
 
-# A grid is long only: it opens a level by buying and closes it by selling.
-_POSSIBLE = {(Side.BUY, Role.OPEN), (Side.SELL, Role.CLOSE)}
-
 
 @coid_app.command("encode")
 def coid_encode(
@@ -35,11 +32,19 @@ def coid_encode(
     ),
 ) -> None:
     """Print the client order id of one order of this grid."""
-    if (side, role) not in _POSSIBLE:
-        fail(
-            f"--side {side.value} --role {role.value} is impossible: a long grid opens with buys and closes with sells"
-        )
     cfg = _load(config)
+    # Each level trades its grid's direction (issue 11): a long slot opens with a buy and
+    # closes with a sell, a short slot the other way round, a neutral grid's pivot not at all.
+    direction = cfg.grid.spec().level_direction(level)
+    if direction is None:
+        fail(f"--level {level} is the neutral grid's pivot: it holds no slot and has no orders")
+    expected = direction.opening_side if role is Role.OPEN else direction.closing_side
+    if side is not expected:
+        fail(
+            f"--side {side.value} --role {role.value} is impossible: level {level} of a {cfg.grid.direction} grid "
+            f"is a {direction.value} slot, which opens with a {direction.opening_side.value} "
+            f"and closes with a {direction.closing_side.value}"
+        )
     try:
         out.print(encode(ClientId(cfg.grid.id, level, side, role, generation)))
     except CoidError as exc:
@@ -100,6 +105,33 @@ def journal_export(
             soft_wrap=True,
         )
         raise typer.Exit(1)
+
+
+@journal_app.command("clear-exit")
+def journal_clear_exit(
+    db: Path = typer.Option(..., "--db", help="The journal (SQLite file) of the stopped grid."),
+) -> None:
+    """Resume a grid a [risk] exit stopped: forget the journaled exit and its equity peak.
+
+    The next run places opening orders again (a limit the price still breaks fires again:
+    change [risk] first). Refused while another process has the journal open."""
+    from gridledger.store.errors import JournalError
+    from gridledger.store.exits import clear_exit
+
+    try:
+        cleared = clear_exit(db)
+    except JournalError as exc:
+        fail(str(exc))
+    if cleared is None:
+        out.print(f"no risk exit in {db}: nothing to clear", markup=False, soft_wrap=True)
+        return
+    d = cleared.as_dict()
+    out.print(
+        f"cleared the risk exit in {db}: {d['kind']} at price {d['price']} ({d['detail']}); "
+        "opening orders resume on the next run",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 @journal_app.command("compact")

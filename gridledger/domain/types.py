@@ -1,4 +1,5 @@
-"""Order side, role and status (with the status order of rule R3), slot status and grid direction."""
+"""Order side, role and status (with the status order of rule R3), slot status, and the
+directions of a slot and of a grid."""
 
 from __future__ import annotations
 
@@ -76,8 +77,9 @@ class SlotStatus(StrEnum):
 
 
 class Direction(str, Enum):
-    """Which way a grid trades: a long grid buys to open and sells to close, a short grid
-    sells to open and buys to close. Only LONG is wired (config does not expose it yet)."""
+    """Which way one slot trades: a long slot buys to open and sells to close, a short slot
+    sells to open and buys to close. A grid's levels each have one (``GridDirection``,
+    ``GridSpec.level_direction``)."""
 
     LONG = "long"
     SHORT = "short"
@@ -95,3 +97,21 @@ class Direction(str, Enum):
         """Where a slot's closing order sits, in levels from the slot: one up for a long grid
         (sell above the buy), one down for a short grid (buy back below the sell)."""
         return 1 if self is Direction.LONG else -1
+
+
+class GridDirection(str, Enum):
+    """Which way a whole grid trades: every level long, every level short, or neutral (the
+    levels below a pivot long, those above it short, the pivot itself without a slot)."""
+
+    LONG = "long"
+    SHORT = "short"
+    NEUTRAL = "neutral"
+
+    @classmethod
+    def parse(cls, value: object) -> GridDirection:
+        text = str(value).strip().lower() if value is not None else ""
+        try:
+            return cls(text)
+        except ValueError:
+            # Quoted at most 40 characters: the value may be anything a user typed.
+            raise ValueError(f"direction must be long, short or neutral, got {repr(value)[:40]}") from None

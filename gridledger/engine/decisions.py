@@ -12,7 +12,9 @@ from decimal import Decimal
 
 from gridledger.domain.numbers import ZERO
 from gridledger.domain.types import Role
+from gridledger.engine.exits import RiskGuard
 from gridledger.engine.orders import OrderDesk
+from gridledger.engine.plan_gate import PlanGate
 from gridledger.engine.shared import Shared
 from gridledger.strategy import Cancel, Decision, GridParams, LiveOrder, MarketRules, Place, SlotView, decide
 
@@ -37,10 +39,15 @@ class Decider:
         self.rules: MarketRules | None = None
         self.params: GridParams | None = None
         self.last_plan: tuple[Place | Cancel, ...] | None = None
+        self.guard: RiskGuard | None = None  # [risk]: exits and max_position (engine/exits.py)
         # The last slot views and the ledger (and its version) they were read from: a tick
         # without new evidence or a new order reuses them (issue 12: most ticks change nothing).
         self._views: dict[int, SlotView] = {}
         self._views_of: tuple[object, int] | None = None
+        # Plans only when an input of decide() changed (engine/plan_gate.py, issue 12 item 5).
+        self.gate = PlanGate()
+        self.plans = 0  # decide() calls made by on_price
+        self.skipped = 0  # prices the gate found nothing new in
 
     def slot_views(self) -> dict[int, SlotView]:
         ledger = self.sh.ledger
@@ -80,7 +87,12 @@ class Decider:
     def plan(self, price: Decimal) -> Decision:
         """What the strategy would do at this price, from the ledger as it stands (no I/O)."""
         assert self.params is not None and self.rules is not None, "prepare() first"
-        return decide(self.sh.state, self.params, self.rules, price, self.slot_views(), paused=self.paused())
+        return self._capped(
+            decide(self.sh.state, self.params, self.rules, price, self.slot_views(), paused=self.paused())
+        )
+
+    def _capped(self, decision: Decision) -> Decision:
+        return decision if self.guard is None else self.guard.cap(decision)
 
     async def on_price(self, price: Decimal) -> None:
         sh = self.sh
@@ -88,8 +100,18 @@ class Decider:
         if not sh.ready or sh.stopping or self.params is None or self.rules is None:
             return
         self.on_price_seen(price)
-        decision = self.plan(price)
+        if self.guard is not None and not self.dry_run and await self.guard.on_price(price):
+            return  # a risk exit owns the grid now: checked on every price, before the plan gate
+        # Everything above runs on every price; planning only when something changed.
+        params, rules, ledger = self.params, self.rules, sh.ledger
+        paused = self.paused()
+        if self.gate.unchanged(ledger, ledger.version, sh.state, params, rules, paused, price):
+            self.skipped += 1
+            return
+        self.plans += 1
+        decision = self._capped(decide(sh.state, params, rules, price, self.slot_views(), paused=paused))
         sh.state = decision.state
+        self.gate.planned(ledger, ledger.version, sh.state, params, rules, paused, price, quiet=not decision.actions)
         if self.dry_run:
             plan = tuple(decision.actions)
             if plan and plan != self.last_plan:

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from gridledger.domain.numbers import ZERO, fmt, opt_decimal
 from gridledger.engine import events
+from gridledger.engine.perp import net_position, signed_position
 from gridledger.engine.shared import Shared
 from gridledger.logs import log_event
 
@@ -58,14 +59,8 @@ class DriftCheck:
         result = await sh.caller.retry("fetch_positions", lambda: fetch([sh.symbol]))
         if result.value is None:
             return None
-        total = ZERO
-        for pos in result.value:
-            if pos.get("symbol") != sh.symbol:
-                continue
-            contracts = opt_decimal(pos.get("contracts"), "position contracts") or ZERO
-            size = opt_decimal(pos.get("contractSize"), "contract size") or inst.contract_size
-            total += -contracts * size if pos.get("side") == "short" else contracts * size
-        return total
+        # Signed: one-way mode's positionAmt is negative when short (engine/perp.py).
+        return signed_position(result.value, sh.symbol, inst)
 
     async def check(self, open_ids: set[str] | None = None) -> DriftReport:
         """Sum of slots against the exchange's balance, live orders against open orders."""
@@ -73,13 +68,16 @@ class DriftCheck:
         total = await self.exchange_position()
         if total is None:
             return self.report
+        # The ledger's side of the comparison is its net slot inventory: long slots minus
+        # short slots (a long grid's position), as the venue's one-way position is net.
+        held = net_position(sh.ledger)
         baseline = sh.journal.cursors.position_baseline
         if baseline is None:
-            baseline = total - sh.ledger.position
+            baseline = total - held
             sh.journal.cursors.position_baseline = baseline
             sh.journal.commit()
         was_paused = self.paused
-        report = DriftReport(base_drift=total - baseline - sh.ledger.position)
+        report = DriftReport(base_drift=total - baseline - held)
         if open_ids is not None:
             live = {r.client_id: r for r in sh.ledger.live_orders()}
             # Only acknowledged orders: one still in flight (or unanswered, being resolved by

@@ -80,6 +80,7 @@ CALL_WEIGHTS: dict[str, int] = {
     "fetch_my_trades": 20,
     "fetch_order": 4,
     "fetch_positions": 5,
+    "fetch_funding_history": 30,  # USDⓈ-M GET /fapi/v1/income (engine/funding.py)
     "fetch_ticker": 2,
     "create_order": 1,
     "cancel_order": 1,

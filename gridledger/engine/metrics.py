@@ -15,6 +15,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from gridledger.domain.numbers import ZERO
+from gridledger.domain.types import Direction
 from gridledger.engine.runtime import GridEngine
 
 # The pause reasons the engine can report (engine/runtime.py pause_reasons): each is a
@@ -41,10 +42,20 @@ class EngineCollector(Collector):
         slots = list(led.slots.values())
         unrealized: Decimal | None = None
         if price is not None:
-            unrealized = sum((s.state.qty * price - s.state.cost for s in slots), ZERO)
+            # Per slot's direction (issue 11): a short slot gains as the price falls.
+            unrealized = sum(
+                (
+                    (-1 if e.grid.level_direction(s.level) is Direction.SHORT else 1)
+                    * (s.state.qty * price - s.state.cost)
+                    for s in slots
+                ),
+                ZERO,
+            )
         drift = e.drift
         for name, doc, value in (
             ("gridledger_position", "Sum of slot inventory, base units", led.position),
+            # Issue 11: long slots' qty minus short slots' (signed); a long grid's equals the above.
+            ("gridledger_net_position", "Net position (long minus short slots), base units", led.net_position),
             ("gridledger_realized_pnl", "Realized PnL, quote", led.realized_pnl),
             ("gridledger_live_orders", "Orders the ledger holds live", len(led.live_orders())),
             ("gridledger_parked_evidence", "Evidence waiting for an unknown order id", len(list(led.parked()))),
@@ -73,7 +84,8 @@ class EngineCollector(Collector):
             for name, doc, value in (
                 ("gridledger_unrealized_pnl", "Inventory at the last price minus its cost basis, quote", unrealized),
                 ("gridledger_total_pnl", "Realized plus unrealized PnL, quote", led.realized_pnl + unrealized),
-                ("gridledger_inventory_value", "Inventory at the last price, quote", led.position * price),
+                # Signed (issue 11): what a short grid owes is negative; a long grid's is unchanged.
+                ("gridledger_inventory_value", "Inventory at the last price, quote", led.net_position * price),
                 # The grid's equity change since its journal began: what it realized plus what its
                 # inventory is worth over its cost. The venue balance is not the grid's alone.
                 (

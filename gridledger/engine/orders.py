@@ -13,9 +13,11 @@ from typing import Any
 
 import ccxt
 
+from gridledger.domain.types import Role
 from gridledger.engine.evidence_reader import dump
 from gridledger.engine.executor import Verdict
 from gridledger.engine.ingest import Ingest
+from gridledger.engine.perp import closes_reduce_only
 from gridledger.engine.resolver import OrderEvent
 from gridledger.engine.shared import EngineFatal, Shared
 from gridledger.ledger.records import OrderRecord
@@ -57,6 +59,11 @@ class OrderDesk:
         params: dict[str, Any] = {"clientOrderId": rec.client_id}
         if action.post_only:
             params["postOnly"] = True
+        if action.role is Role.CLOSE and closes_reduce_only(sh.grid, sh.ledger, action.side, action.amount):
+            # Every closing order on a perpetual, the grid's and a risk exit's (engine/exits.py),
+            # is reduce-only when it reduces the net position (engine/perp.py): it may only
+            # shrink the position, never flip it, whatever fills meanwhile.
+            params["reduceOnly"] = True
         result = await sh.caller.once(
             f"create_order {rec.client_id}",
             lambda: sh.ex.create_order(

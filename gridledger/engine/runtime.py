@@ -24,9 +24,12 @@ from gridledger.engine.decisions import Decider
 from gridledger.engine.drift import DriftReport
 from gridledger.engine.events import EventBus
 from gridledger.engine.executor import Caller
+from gridledger.engine.exits import RiskGuard
+from gridledger.engine.funding import FundingWatch
 from gridledger.engine.ingest import Ingest
 from gridledger.engine.markets import market_rules
 from gridledger.engine.orders import OrderDesk
+from gridledger.engine.perp import MarginGuard
 from gridledger.engine.reconcile import Reconciler
 from gridledger.engine.resolver import OrderResolver
 from gridledger.engine.shared import EngineFatal, EngineStats, Shared, resolver_timings
@@ -34,6 +37,7 @@ from gridledger.engine.streams import Streams
 from gridledger.exchange.port import ExchangePort
 from gridledger.ledger.ledger import Ledger
 from gridledger.ledger.records import OrderRecord
+from gridledger.store.exits import ExitRecord
 from gridledger.store.journal import Journal
 from gridledger.strategy import Decision, GridParams, MarketRules, StrategyState
 
@@ -90,6 +94,26 @@ class GridEngine:
             dry_run=dry_run,
             on_plan=on_plan,
         )
+        # [risk]: a journaled exit is restored here, before anything can be placed (engine/exits.py).
+        self.risk = RiskGuard(
+            self.sh,
+            self.orders,
+            config.risk.limits(),
+            reprice_s=config.risk.exit_reprice_s,
+            rules=lambda: self.decider.rules,
+            fee_pending=self.decider.fee_pending_levels,
+            on_change=self._risk_changed,
+        )
+        self.decider.guard = self.risk
+        # Perpetual grids ([perp], engine/perp.py, engine/funding.py): the margin guard pauses
+        # opening orders above max_margin_ratio; funding payments are recorded once by id.
+        linear = self.sh.grid.instrument.kind == "linear"
+        self.margin: MarginGuard | None = MarginGuard(self.sh, config.perp) if linear else None
+        self.funding: FundingWatch | None = FundingWatch(self.sh, config.perp) if linear else None
+        if self.funding is not None:
+            # Funding received minus paid is part of the grid's equity (max_drawdown, engine/exits.py).
+            watch, settle = self.funding, self.sh.grid.instrument.settle or ""
+            self.risk.funding = lambda: Decimal(watch.totals().get(settle, 0))
         # The pause switch: no new opening orders; closing sells go on.
         self._manual_pause = config.strategy.paused
         self._published_pause: tuple[str, ...] = ()  # the pause reasons watchers last heard
@@ -210,6 +234,15 @@ class GridEngine:
         else:
             self.sh.events.publish(events.RESUME, self.sh.now_ms(), reason="")
 
+    @property
+    def risk_exit(self) -> ExitRecord | None:
+        """The risk exit this grid took (journaled; cleared only by ``journal clear-exit``), or None."""
+        return self.risk.exit
+
+    def _risk_changed(self) -> None:
+        self.publish_pause_state()
+        self.sh.decide.set()  # the exit's next step (cancels done, closes to place) without waiting
+
     def _paused_now(self) -> bool:
         self.publish_pause_state()
         return self.paused
@@ -230,6 +263,11 @@ class GridEngine:
             reasons.append("anomaly")
         if self._manual_pause:
             reasons.append("manual")
+        if self.margin is not None and self.margin.paused:
+            reasons.append(self.margin.reason)
+        exit_reason = self.risk.pause_reason
+        if exit_reason is not None:
+            reasons.append(exit_reason)
         if self.sh.stopping:
             reasons.append("stopping")
         return reasons
@@ -277,6 +315,7 @@ class GridEngine:
         for _ in range(3):
             await asyncio.sleep(0)
         await self.reconcile("startup")
+        await self._start_perp()
         self.mark_ready()
         # Act on the current price now rather than on the next stream update.
         first = await self.caller.retry("fetch_ticker", lambda: self.ex.fetch_ticker(self.symbol))
@@ -288,6 +327,17 @@ class GridEngine:
         self._decider_task = asyncio.ensure_future(self.decider.loop())
         self._tasks.append(self._decider_task)
         self._tasks.append(asyncio.ensure_future(self.reconciler.housekeeping()))
+
+    async def _start_perp(self) -> None:
+        """Funding book restored and margin read before the first decision (engine/perp.py)."""
+        if self.funding is not None and self.funding.available:
+            self.funding.open()
+            self._tasks.append(asyncio.ensure_future(self.funding.loop()))
+            if self.funding.streams:
+                self._tasks.append(asyncio.ensure_future(self.funding.watch_stream()))
+        if self.margin is not None and self.margin.available:
+            await self.margin.check()
+            self._tasks.append(asyncio.ensure_future(self.margin.loop()))
 
     async def shutdown(self, cancel_open: bool = False) -> None:
         """Stop placing; optionally cancel our open orders; flush the journal."""

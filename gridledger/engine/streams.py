@@ -60,7 +60,10 @@ class Streams:
                 # Watching again resubscribes if needed; reconcile in case something was missed.
                 self.request_reconcile("idle")
                 continue
-            except (ccxt.NetworkError, ccxt.ExchangeError) as exc:
+            except (ccxt.NetworkError, ccxt.ExchangeError, ConnectionError) as exc:
+                # ConnectionError: ccxt's keep-alive ping can fail on a socket the venue is
+                # closing (aiohttp's ClientConnectionResetError) and rejects the watch with
+                # that raw error, not a ccxt one: a disconnect all the same.
                 if isinstance(exc, (ccxt.AuthenticationError, ccxt.BadSymbol)):
                     raise EngineFatal(f"{name} stream: {redact(str(exc))}") from exc
                 self.sh.stats.reconnects += 1

@@ -31,7 +31,7 @@ from gridledger.ledger.outcomes import Outcome, OutcomeKind
 from gridledger.ledger.parking import Parking
 from gridledger.ledger.records import OrderRecord
 from gridledger.ledger.settle import apply_snapshot, apply_trade
-from gridledger.ledger.slots import Slot, SlotTerms
+from gridledger.ledger.slots import GridTerms, Slot
 from gridledger.ledger.state import LedgerState
 from gridledger.logs import log_event
 
@@ -58,12 +58,9 @@ class Ledger:
     def __init__(self, grid: GridSpec, archive: Archive | None = None) -> None:
         self.grid = grid
         self.symbol = grid.instrument.symbol
-        terms = SlotTerms(
-            direction=grid.direction,
-            base_asset=grid.instrument.base,
-            quote_asset=grid.instrument.settle or grid.instrument.quote,
-        )
-        self._st = LedgerState(terms, archive if archive is not None else MemoryArchive())
+        # Each level's slot terms: its direction (long, short, or by level for a neutral grid)
+        # and the assets its fees are counted in (R5).
+        self._st = LedgerState(GridTerms(grid), archive if archive is not None else MemoryArchive())
         # Self-persisting while it owns its MemoryArchive and nobody else takes its changes.
         self._auto_flush = archive is None
         self._since_flush = 0
@@ -93,7 +90,14 @@ class Ledger:
 
     @property
     def position(self) -> Decimal:
+        """Inventory summed over the slots: held by long slots, owed by short ones."""
         return self._st.position()
+
+    @property
+    def net_position(self) -> Decimal:
+        """Long slots' inventory minus short slots': what the venue's one-way position for
+        the symbol should be. Equal to ``position`` for a long grid."""
+        return self._st.net_position()
 
     @property
     def realized_pnl(self) -> Decimal:
@@ -137,8 +141,12 @@ class Ledger:
         """Allocate the next generation of a slot and record the order before it is sent (R7).
 
         The caller must persist ``take_changes()`` before sending, so that the generation
-        is never reused after a crash.
+        is never reused after a crash. An order whose side does not open or close the
+        level's slot (or at a neutral grid's pivot) is a caller's bug: ``ValueError``.
         """
+        wrong = self._wrong_side(level, side, role)
+        if wrong is not None:
+            raise ValueError(wrong)
         slot = self._st.slot(level)
         cid = ClientId(self.grid.grid_id, level, side, role, slot.next_gen)
         rec = OrderRecord(
@@ -233,6 +241,12 @@ class Ledger:
                 if ev.side is not None and ev.side is not cid.side:
                     # Checked before a record is made from the id: bad input creates nothing.
                     raise InputError(f"side {ev.side.value} contradicts {client_id} ({cid.side.value})")
+                wrong = self._wrong_side(cid.level, cid.side, cid.role)
+                if wrong is not None:
+                    # An id of ours that no order of this grid can carry (a buy opening a
+                    # short slot, anything at a neutral grid's pivot): folding it would move
+                    # a slot the wrong way (R5), so it is impossible evidence (R10).
+                    raise InputError(f"{client_id}: {wrong}")
                 # Every level that ever had an order has a slot (restored with the journal).
                 slot = self._st.slots.get(cid.level)
                 if slot is not None and cid.generation < slot.next_gen:
@@ -253,6 +267,21 @@ class Ledger:
             if rec is not None:
                 return rec
         return _FOREIGN if client_id else None
+
+    def _wrong_side(self, level: int, side: Side, role: Role) -> str | None:
+        """Why an order of ``side`` and ``role`` cannot belong to the slot at ``level``, or
+        None if it can: a long slot opens with a buy and closes with a sell, a short slot
+        the other way round, and a neutral grid's pivot level has no slot at all."""
+        direction = self.grid.level_direction(level)
+        if direction is None:
+            return f"level {level} is this neutral grid's pivot and holds no slot"
+        expected = direction.opening_side if role is Role.OPEN else direction.closing_side
+        if side is expected:
+            return None
+        return (
+            f"{role.value} {side.value} at level {level}: a {direction.value} slot opens with a "
+            f"{direction.opening_side.value} and closes with a {direction.closing_side.value}"
+        )
 
     def _release_parked(self) -> tuple[Outcome, ...]:
         """Apply parked evidence whose exchange order id has become known."""

@@ -44,3 +44,38 @@ class Outcome:
     @property
     def filled_delta(self) -> Decimal:
         return self.filled_after - self.filled_before
+
+
+def quiet_outcome(
+    kind: OutcomeKind,
+    reason: str,
+    client_id: ClientOrderId | None,
+    order_id: ExchangeOrderId | None,
+    level: int | None,
+    trade_id: TradeId | None,
+    status_before: OrderStatus | None,
+    status_after: OrderStatus | None,
+    filled_before: Decimal,
+    filled_after: Decimal,
+    gap: bool = False,
+) -> Outcome:
+    """A DUPLICATE or STALE outcome: evidence that changed nothing (R10), so no deltas, no
+    warnings and nothing released. Most evidence under faults ends here (issue 12 item 1):
+    the fields are passed in order, which skips the constructor's keyword matching, the
+    slower half of building an outcome."""
+    return Outcome(
+        kind,
+        reason,
+        client_id,
+        order_id,
+        level,
+        trade_id,
+        status_before,
+        status_after,
+        filled_before,
+        filled_after,
+        ZERO,
+        ZERO,
+        (),
+        gap,
+    )

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gridledger.domain.numbers import fmt
+from gridledger.domain.types import GridDirection
 from gridledger.ledger.ledger import Ledger
 
 
@@ -70,6 +71,17 @@ def ledger_state(ledger: Ledger, counters: Mapping[tuple[str, str], int] | None 
         "anomalies": list(ledger.anomalies),
         "outcomes": {k: v for k, v in sorted(ledger.counts.items())},
     }
+    if grid.direction is not GridDirection.LONG:
+        # Issue 11: a short slot's qty is owed base; the venue's one-way position is the net.
+        # Only for short and neutral grids, so a long grid's state reads exactly as before.
+        state["direction"] = grid.direction.value
+        state["pivot"] = None if grid.pivot is None else fmt(grid.level_price(grid.pivot))
+        state["net_position"] = fmt(ledger.net_position)
+        for row in slots:
+            row_level = row["level"]
+            assert isinstance(row_level, int)  # set from the slot's key above
+            level_direction = grid.level_direction(row_level)
+            row["direction"] = None if level_direction is None else level_direction.value
     if counters is not None:
         state["duplicates_by_origin"] = duplicates_by_origin(counters)
     return state

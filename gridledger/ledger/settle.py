@@ -14,7 +14,7 @@ from gridledger.domain.ids import ExchangeOrderId, TradeId
 from gridledger.domain.numbers import ZERO, InputError
 from gridledger.domain.types import OrderStatus, later_status
 from gridledger.ledger.evidence import Evidence, OrderEvidence, TradeEvidence
-from gridledger.ledger.outcomes import Outcome, OutcomeKind
+from gridledger.ledger.outcomes import Outcome, OutcomeKind, quiet_outcome
 from gridledger.ledger.records import Effective, OrderRecord, SnapshotDigest, TradeKey, TradeRec, new_named
 from gridledger.ledger.state import LedgerState
 
@@ -71,12 +71,17 @@ def apply_snapshot(st: LedgerState, rec: OrderRecord, ev: OrderEvidence) -> Outc
     if ev.status is not None and ev.status.terminal and ev.filled is None:
         # R6: a terminal status is final only with its filled quantity; ask for it.
         st.link(rec, ev.order_id)
-        return Outcome(
+        return quiet_outcome(
             STALE,
-            reason=f"{ev.status.value} without a filled quantity: query the order",
-            client_id=rec.client_id,
-            order_id=rec.order_id,
-            level=rec.level,
+            f"{ev.status.value} without a filled quantity: query the order",
+            rec.client_id,
+            rec.order_id,
+            rec.level,
+            None,
+            None,
+            None,
+            ZERO,
+            ZERO,
             gap=True,
         )
     # Everything that can reject the evidence is checked before anything changes (R10).
@@ -128,17 +133,17 @@ def _settle(
         gap = True
     if (status_after, effective, rec.order_id) == before:
         st.dirty_orders[rec.client_id] = rec
-        return Outcome(
+        return quiet_outcome(
             STALE,
-            reason=reason or "nothing new",
-            client_id=rec.client_id,
-            order_id=rec.order_id,
-            level=rec.level,
-            trade_id=trade_id,
-            status_before=status_before,
-            status_after=status_after,
-            filled_before=filled_before,
-            filled_after=effective.filled,
+            reason or "nothing new",
+            rec.client_id,
+            rec.order_id,
+            rec.level,
+            trade_id,
+            status_before,
+            status_after,
+            filled_before,
+            effective.filled,
         )
     warnings: list[str] = []
     filled_after = effective.filled
@@ -154,7 +159,7 @@ def _settle(
     old = slot.state
     if rec.pre_state is not None or (rec not in slot.orders):
         st.rewind(slot, rec)
-    slot.recompute(st.terms)
+    slot.recompute(st.terms.at(rec.level))
     st.dirty_orders[rec.client_id] = rec
     st.dirty_slots.add(rec.level)
     return Outcome(
@@ -176,15 +181,9 @@ def _settle(
 
 
 def _duplicate(rec: OrderRecord, ev: Evidence, reason: str) -> Outcome:
-    return Outcome(
-        DUPLICATE,
-        reason=reason,
-        client_id=rec.client_id,
-        order_id=rec.order_id,
-        level=rec.level,
-        trade_id=TradeId(ev.trade_id) if isinstance(ev, TradeEvidence) else None,
-        status_before=rec.status,
-        status_after=rec.status,
-        filled_before=rec.filled,
-        filled_after=rec.filled,
+    # The record's status and filled are derived values: read once, not once per field.
+    status, filled = rec.status, rec.filled
+    trade_id = TradeId(ev.trade_id) if isinstance(ev, TradeEvidence) else None
+    return quiet_outcome(
+        DUPLICATE, reason, rec.client_id, rec.order_id, rec.level, trade_id, status, status, filled, filled
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import TYPE_CHECKING
 
+from gridledger.domain.grid import GridSpec
 from gridledger.domain.numbers import ZERO
 from gridledger.domain.types import Direction, OrderStatus, Role, Side, SlotStatus
 from gridledger.ledger.evidence import Fees, add_fees
@@ -61,6 +62,28 @@ class SlotTerms:
     direction: Direction
     base_asset: str
     quote_asset: str
+
+
+class GridTerms:
+    """Each level's ``SlotTerms``: a grid's slots are long or short by level (a neutral grid
+    has both, and its pivot level none; ``GridSpec.level_direction``)."""
+
+    __slots__ = ("_by_direction", "_grid")
+
+    def __init__(self, grid: GridSpec) -> None:
+        self._grid = grid
+        # A linear perpetual's PnL and fees are in its settle coin: that is the slot's quote.
+        quote = grid.instrument.settle or grid.instrument.quote
+        self._by_direction = {d: SlotTerms(d, grid.instrument.base, quote) for d in Direction}
+
+    def at(self, level: int) -> SlotTerms:
+        """The terms of the slot at ``level``. The ledger refuses every order at a level
+        without a direction (a neutral grid's pivot) before it reaches a slot, so a
+        ``ValueError`` here is a bug, not bad input."""
+        direction = self._grid.level_direction(level)
+        if direction is None:
+            raise ValueError(f"level {level} is the pivot of a neutral grid: it holds no slot")
+        return self._by_direction[direction]
 
 
 def contribute(
@@ -161,6 +184,7 @@ class Slot:
     state: SlotState = EMPTY
 
     def recompute(self, terms: SlotTerms) -> None:
+        """Refold the slot; ``terms`` are this slot's own (``GridTerms.at(level)``)."""
         state = self.checkpoint
         for rec in self.orders:
             state = fold_order(state, rec, terms)

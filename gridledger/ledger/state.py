@@ -16,9 +16,10 @@ from decimal import Decimal
 from gridledger.domain.coid import ClientId
 from gridledger.domain.ids import ClientOrderId, ExchangeOrderId
 from gridledger.domain.numbers import ZERO, exact
+from gridledger.domain.types import Direction
 from gridledger.ledger.changes import Archive, SlotRow
 from gridledger.ledger.records import OrderRecord
-from gridledger.ledger.slots import Slot, SlotTerms, fold_order
+from gridledger.ledger.slots import GridTerms, Slot, fold_order
 from gridledger.logs import log_event
 
 log = logging.getLogger("gridledger.ledger")
@@ -30,9 +31,10 @@ class LedgerState:
     Keyed by id text: evidence carries ids in their wire form (``str``), records typed ones.
     """
 
-    def __init__(self, terms: SlotTerms, archive: Archive) -> None:
-        # What every slot fold needs: the direction (R5 arithmetic takes it as a parameter)
-        # and the base and quote assets (fees in either change the slot's figures).
+    def __init__(self, terms: GridTerms, archive: Archive) -> None:
+        # What every slot fold needs, per level: the slot's direction (R5 arithmetic takes it
+        # as a parameter; a neutral grid has both) and the base and quote assets (fees in
+        # either change the slot's figures).
         self.terms = terms
         self.archive = archive
         self.slots: dict[int, Slot] = {}
@@ -53,6 +55,19 @@ class LedgerState:
     @exact
     def position(self) -> Decimal:
         return sum((s.state.qty for s in self.slots.values()), ZERO)
+
+    @exact
+    def net_position(self) -> Decimal:
+        """Long slots' inventory minus short slots' (owed) inventory: the position a venue
+        reports for the grid's symbol in one-way mode."""
+        total = ZERO
+        for slot in self.slots.values():
+            qty = slot.state.qty
+            if qty and self.terms.at(slot.level).direction is Direction.SHORT:
+                total -= qty
+            else:
+                total += qty
+        return total
 
     @exact
     def realized_pnl(self) -> Decimal:
@@ -197,7 +212,7 @@ class LedgerState:
             while slot.orders and slot.orders[0].terminal:
                 rec = slot.orders.pop(0)
                 rec.pre_state = slot.checkpoint
-                slot.checkpoint = fold_order(slot.checkpoint, rec, self.terms)
+                slot.checkpoint = fold_order(slot.checkpoint, rec, self.terms.at(level))
                 slot.checkpoint_gen = rec.generation + 1
                 self.dirty_orders[rec.client_id] = rec
                 self.evicting.append(rec.client_id)
@@ -231,6 +246,6 @@ class LedgerState:
         for rec in orders:
             self.adopt(rec, self.slot(rec.level))
         for slot in self.slots.values():
-            slot.recompute(self.terms)
+            slot.recompute(self.terms.at(slot.level))
         self.dirty_orders = {}
         self.dirty_slots = set()

@@ -14,6 +14,9 @@ import ccxt.pro
 from gridledger.live.settings import ExchangeSettings
 from gridledger.logs import register_secret
 
+# ccxt ids whose endpoint override serves USDⓈ-M futures (fapi) instead of spot.
+LINEAR_IDS = frozenset({"binanceusdm"})
+
 
 class CredentialsError(RuntimeError):
     pass
@@ -66,12 +69,14 @@ def build_exchange(settings: ExchangeSettings, *, sandbox: bool) -> Any:
         "options": dict(settings.options),
     }
     if settings.endpoint is not None:
-        # The local test server and Binance proxies serve spot only.
+        # A local test server or a proxy serves one market type: spot, or USDⓈ-M futures for
+        # binanceusdm (its own defaults; only the spot-wallet calls are turned off).
+        linear = settings.id in LINEAR_IDS
         params["options"] = {
-            "fetchMarkets": {"types": ["spot"]},
+            "fetchMarkets": {"types": ["linear" if linear else "spot"]},
             "fetchMargins": False,
             "fetchCurrencies": False,
-            "defaultType": "spot",
+            "defaultType": "swap" if linear else "spot",
             **params["options"],
         }
     exchange = getattr(ccxt.pro, settings.id)(params)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, localcontext
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 
 import ccxt
 
 from gridledger.backtest.feeguard import check_fee_step
 from gridledger.domain.numbers import ZERO, InputError, opt_decimal
-from gridledger.domain.types import Role
+from gridledger.domain.types import GridDirection, Role
 from gridledger.engine.markets import MarketError, fee_rates
 from gridledger.engine.runtime import EngineFatal, GridEngine
+from gridledger.live.perp_setup import EXIT_PERP_SETUP, PerpSetupError, setup_perp
 from gridledger.logs import redact
 from gridledger.strategy import (
     Place,
@@ -23,6 +24,8 @@ from gridledger.strategy import (
     sellable_amount,
 )
 from gridledger.strategy.levels import GRID_CONTEXT
+
+_MARGIN_STEP = Decimal("1e-8")
 
 
 class PreflightError(RuntimeError):
@@ -60,9 +63,19 @@ async def preflight(engine: GridEngine) -> PreflightReport:
     assert engine.rules is not None and engine.params is not None
     rules = engine.rules
     lines.append(
-        f"precision: amount step {rules.amount_step}, price step {rules.price_step}; "
-        f"limits: min amount {rules.min_amount}, min notional {rules.min_notional}"
+        f"{'contract ' if inst.kind == 'linear' else ''}precision: amount step {rules.amount_step}, "
+        f"price step {rules.price_step}; limits: min amount {rules.min_amount}, min notional {rules.min_notional}"
     )
+    leverage = 1
+    if inst.kind == "linear":
+        # One-way mode, leverage and margin mode: set, then read back; nothing is placed
+        # unless the venue confirms all three (live/perp_setup.py). A dry run only reads.
+        try:
+            perp_lines, _ = await setup_perp(engine, engine.config.perp, apply=not engine.dry_run)
+        except PerpSetupError as exc:
+            raise PreflightError(str(exc), EXIT_PERP_SETUP) from None
+        lines.extend(perp_lines)
+        leverage = engine.config.perp.leverage
     try:
         check_grid(engine.params, rules)
     except ValueError as exc:
@@ -99,15 +112,27 @@ async def preflight(engine: GridEngine) -> PreflightReport:
         raise PreflightError(f"cannot fetch the balance: {type(exc).__name__}: {redact(str(exc))[:300]}", 4) from None
     funding = inst.settle or inst.quote
     free = opt_decimal((balance.get(funding) or {}).get("free"), f"{funding} free balance") or ZERO
-    # What the window's buys cost at the current price, as the strategy sizes them.
+    # What the window's buys cost at the current price, as the strategy sizes them (on a
+    # perpetual: the initial margin of that notional at the leverage).
     needed = sum((b.amount * b.price for b in buys), ZERO)
+    if leverage > 1:  # rounded up to 1e-8: a margin estimate, not 28 digits of a quotient
+        needed = (needed / leverage).quantize(_MARGIN_STEP, rounding=ROUND_CEILING)
+    # Our live opening orders hold funds the window needs again: a long grid's buys, and on a
+    # perpetual a short grid's opening sells too (a neutral grid has both). Closing orders
+    # hold none (reduce-only on a perpetual; a spot sell holds base). On a perpetual they hold
+    # their initial margin, rounded down: crediting more than they hold would pass a start
+    # that cannot fund its window.
     committed = sum(
-        ((r.amount or ZERO) * (r.price or ZERO) for r in engine.ledger.live_orders() if r.side.value == "buy"), ZERO
+        ((r.amount or ZERO) * (r.price or ZERO) for r in engine.ledger.live_orders() if r.role is Role.OPEN), ZERO
     )
+    if leverage > 1:
+        committed = (committed / leverage).quantize(_MARGIN_STEP, rounding=ROUND_FLOOR)
     if free + committed < needed:
+        long = engine.grid.direction is GridDirection.LONG
+        opens, held = ("buys", "open buys") if long else ("opening orders", "live opening orders")
         raise PreflightError(
-            f"balance: the grid needs {needed} {funding} for {len(buys)} buys of about "
-            f"{engine.params.quote_per_level}; {free} is free (+{committed} in our open buys)"
+            f"balance: the grid needs {needed} {funding} for {len(buys)} {opens} of about "
+            f"{engine.params.quote_per_level}; {free} is free (+{committed} in our {held})"
         )
     lines.append(f"balance: {free} {funding} free, {needed} needed for the buy window")
     return PreflightReport(tuple(lines), maker, free)

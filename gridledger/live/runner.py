@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from gridledger.config import Config
+from gridledger.config_perp import perp_table_error
 
 if TYPE_CHECKING:
     from gridledger.api.server import ApiServer
@@ -24,6 +25,7 @@ from gridledger.display import human, quote
 from gridledger.domain.numbers import fmt
 from gridledger.engine.runtime import EngineFatal, GridEngine
 from gridledger.ledger.ledger import Ledger
+from gridledger.ledger.position_view import position_figures
 from gridledger.live.factory import build_exchange
 from gridledger.live.preflight import PreflightError, preflight
 from gridledger.live.settings import ExchangeSettings, supported
@@ -72,11 +74,27 @@ def _status(engine: GridEngine, price: Decimal) -> str:
     step = engine.rules.price_step if engine.rules is not None else None
     now = datetime.now(UTC).isoformat(timespec="seconds")
     return (
-        f"{now} {engine.symbol} {quote(price, step)}  position {human(led.position)}  "
+        f"{now} {engine.symbol} {quote(price, step)}  position {position_figures(engine.grid, led).label(human)}  "
         f"live orders {len(led.live_orders())}  realized {quote(led.realized_pnl, step)}  "
+        f"{perp_status(engine, step)}"
         f"applied {led.counts['APPLIED']} dup {led.counts['DUPLICATE']} rejected {led.counts['REJECTED']}"
         f"{'  PAUSED (' + ', '.join(engine.pause_reasons) + ')' if engine.paused else ''}"
     )
+
+
+def perp_status(engine: GridEngine, step: Decimal | None) -> str:
+    """A perpetual grid's funding (per grid and asset), liquidation price and margin ratio."""
+    parts = []
+    if engine.funding is not None:
+        totals = engine.funding.totals()
+        # Exact: a funding payment is often far below the price step.
+        parts.append("funding " + (", ".join(f"{fmt(v)} {a}" for a, v in sorted(totals.items())) or "0"))
+    reading = engine.margin.reading if engine.margin is not None else None
+    if reading is not None:
+        parts.append(f"liq {quote(reading.liquidation_price, step) if reading.liquidation_price else 'none'}")
+        ratio = reading.margin_ratio
+        parts.append(f"margin ratio {human(ratio, 4) if ratio is not None else '?'}")
+    return "".join(f"{p}  " for p in parts)
 
 
 def _report_left_live(console: Console, engine: GridEngine, settings: ExchangeSettings) -> bool:
@@ -95,6 +113,10 @@ async def run_live(
     cfg: Config, settings: ExchangeSettings, *, dry_run: bool, sandbox: bool, db: Path | None, console: Console
 ) -> int:
     """Returns the process exit code."""
+    problem = perp_table_error(cfg.grid.symbol, "perp" in cfg.model_fields_set)
+    if problem is not None:  # the CLI refuses it first (one line on stderr); a direct caller gets it here
+        console.print(escape(f"error: {problem}"))
+        return 2
     exchange = build_exchange(settings, sandbox=sandbox)
     path = journal_path(cfg, settings, db)
     scratch: tempfile.TemporaryDirectory[str] | None = None
@@ -149,7 +171,7 @@ async def run_live(
             console.print(f"[bold red]preflight failed:[/] {escape(str(exc))}")
             return exc.code
         for line in report.lines:
-            console.print(f"  ok  {line}")
+            console.print(f"  ok  {escape(line)}")  # lines quote settings like [perp] leverage
         if cfg.engine.metrics_port is not None and not dry_run:
             from gridledger.engine.metrics import serve_metrics
 
@@ -164,13 +186,21 @@ async def run_live(
                 )
                 return 2
             console.print(f"  metrics on http://127.0.0.1:{cfg.engine.metrics_port}/metrics")
+        if engine.risk_exit is not None:  # restored from the journal (engine/exits.py)
+            console.print(
+                escape(
+                    f"risk exit in effect: {engine.risk_exit.kind} at {fmt(engine.risk_exit.price)} "
+                    f"({engine.risk_exit.detail}); no opening orders; `gridledger journal clear-exit` resumes"
+                ),
+                soft_wrap=True,
+            )
         if dry_run:
             await engine.reconcile("dry-run")
             ticker = await exchange.fetch_ticker(cfg.grid.symbol)
             price = Decimal(str(ticker["last"]))
             engine.mark_ready()
             console.print(
-                f"reconciled: position {fmt(engine.ledger.position)}, live orders "
+                f"reconciled: position {position_figures(engine.grid, engine.ledger).label(fmt)}, live orders "
                 f"{len(engine.ledger.live_orders())}, drift {fmt(engine.drift.base_drift)}; "
                 f"price {fmt(price)}"
             )

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from gridledger.domain.numbers import ZERO
+from gridledger.ledger.position_view import position_figures, signed_unrealized
 from gridledger.notify.notifier import Notifier, Summary
 
 if TYPE_CHECKING:
@@ -16,15 +15,16 @@ def engine_summary(engine: GridEngine) -> Summary:
     """Realized and unrealized PnL (at the last price), position and round trips."""
     led = engine.ledger
     price = engine.last_price
-    unrealized: Decimal | None = None
-    if price is not None:
-        unrealized = sum((s.state.qty * price - s.state.cost for s in led.slots.values()), ZERO)
+    # Per slot's direction (issue 11): a short slot gains as the price falls.
+    unrealized = None if price is None else signed_unrealized(engine.grid, led, price)
+    figures = position_figures(engine.grid, led)
     return Summary(
         realized_pnl=led.realized_pnl,
         unrealized_pnl=unrealized,
-        position=led.position,
+        position=figures.shown,  # the signed net on a short or neutral grid; a long grid's gross
         round_trips=sum(s.state.round_trips for s in led.slots.values()),
         price=price,
+        direction=figures.direction.value if figures.directional else None,
     )
 
 

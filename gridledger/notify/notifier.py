@@ -47,6 +47,9 @@ class Summary:
     position: Decimal
     round_trips: int
     price: Decimal | None = None
+    # "short" or "neutral" (issue 11): ``position`` is then the signed net position. None for
+    # a long grid, whose summary reads as before.
+    direction: str | None = None
 
 
 @dataclass(slots=True)
@@ -195,7 +198,10 @@ class Notifier:
             self._fills_today += 1
             self._emit("fill", self._fill_text(d), "success")
         elif kind == events.PAUSE:
-            self._emit("pause", f"paused: no new opening orders ({d.get('reason') or 'no reason given'})", "warning")
+            reason = str(d.get("reason") or "no reason given")
+            # A risk exit (engine/exits.py) closes the inventory and stops the grid for good.
+            severity = "failure" if "risk exit" in reason else "warning"
+            self._emit("pause", f"paused: no new opening orders ({reason})", severity)
         elif kind == events.RESUME:
             self._emit("resume", "resumed: opening orders allowed again", "info")
         elif kind == events.DRIFT:
@@ -291,7 +297,8 @@ class Notifier:
             if figures.unrealized_pnl is not None:
                 pnl += f", unrealized {quote(figures.unrealized_pnl, step)}"
             lines.append(pnl)
-            lines.append(f"position {human(figures.position)}, round trips {figures.round_trips}")
+            net = f" net ({figures.direction} grid)" if figures.direction else ""
+            lines.append(f"position {human(figures.position)}{net}, round trips {figures.round_trips}")
             if figures.price is not None:
                 lines.append(f"price {quote(figures.price, step)}")
         suppressed = {k: v for k, v in self.counters.suppressed.items() if v}

@@ -52,6 +52,13 @@ def audit(ledger: Ledger, core: SimCore, initial: Mapping[str, Decimal]) -> Audi
     position = core.position() - Decimal(initial.get(base, ZERO))
     if ledger.position != position:
         result.differences.append(f"position: ledger {ledger.position}, exchange {position}")
+    check_orders(ledger, core, result)
+    return result
+
+
+def check_orders(ledger: Ledger, core: SimCore, result: AuditResult) -> None:
+    """Live orders against the venue's open orders, and every order's filled quantity and
+    finished state (the part of the audit every market type shares)."""
     open_truth = {o.client_order_id: o for o in core.open_orders()}
     live = {r.client_id: r for r in ledger.live_orders()}
     for cid in sorted(set(open_truth) - set(live)):
@@ -72,4 +79,3 @@ def audit(ledger: Ledger, core: SimCore, initial: Mapping[str, Decimal]) -> Audi
         status = rec.status
         if order.is_open != (status is None or not status.terminal):
             result.differences.append(f"order {order.client_order_id}: ledger status {status}, exchange {order.status}")
-    return result

@@ -13,6 +13,7 @@ from rich.table import Table
 from gridledger.display import grid_quote_step, places
 from gridledger.domain.numbers import fmt
 from gridledger.paper.session import PaperResult
+from gridledger.strategy.risk import describe_exit
 
 
 def _q(text: str | None, places: int = 8) -> str:
@@ -45,13 +46,16 @@ def report_json(
         "end": datetime.fromtimestamp(result.end_ms / 1000, UTC).isoformat(),
         "wall_seconds": round(result.wall_seconds, 2),
         "last_price": fmt(result.last_price),
-        "position": s["position"],
+        # A perpetual's position is the net of its long and short slots (the venue's one-way position).
+        "position": (result.perp or {}).get("net_position", s["position"]),
         "realized_pnl": s["realized_pnl"],
         "unrealized_pnl": fmt(result.unrealized_pnl),
         "total_pnl": fmt(Decimal(s["realized_pnl"]) + result.unrealized_pnl),
         **(figures or {}),
         "fees": s["fees"],
         "round_trips": s["round_trips"],
+        # Why the grid stopped, when a [risk] limit fired (engine/exits.py); else null.
+        "risk_exit": s.get("risk_exit"),
         "levels": s["slots"],
         "outcomes": s["outcomes"],
         # DUPLICATE outcomes by where the evidence came from (stream / rest / other), when known.
@@ -59,6 +63,7 @@ def report_json(
         "faults_injected": result.faults,
         "engine": result.engine,
         "journal_entries": result.journal_entries,
+        "perp": result.perp,  # direction, leverage, funding per grid, liquidation price, margin ratio
         "ground_truth": {
             "match": result.audit.match,
             "differences": result.audit.differences,
@@ -90,6 +95,7 @@ def print_report(console: Console, doc: dict[str, Any]) -> None:
     for label, value in (
         ("last price", _q(doc["last_price"], qp)),
         ("position", _q(doc["position"])),
+        *_perp_rows(doc, qp),
         ("realized PnL", _q(doc["realized_pnl"], qp)),
         ("unrealized PnL", _q(doc["unrealized_pnl"], qp)),
         *_figures_rows(doc),
@@ -98,6 +104,8 @@ def print_report(console: Console, doc: dict[str, Any]) -> None:
     ):
         summary.add_row(label, value)
     console.print(summary)
+    if doc.get("risk_exit"):
+        console.print(f"[bold yellow]{escape(describe_exit(doc['risk_exit']))}[/]")
     levels = Table(title="levels", title_justify="left")
     for col in ("level", "price", "qty", "cost", "realized", "trips", "status"):
         levels.add_column(col, justify="left" if col == "status" else "right")
@@ -126,14 +134,40 @@ def print_report(console: Console, doc: dict[str, Any]) -> None:
     )
     gt = doc["ground_truth"]
     if gt["match"]:
+        # A perpetual compares its settle-asset balance and its funding record (paper/perp_audit.py).
+        what = "settle balance and funding" if doc.get("perp") else f"{gt['assets_checked']} balances"
         console.print(
-            f"[bold green]ledger vs exchange: MATCH[/] (position, {gt['assets_checked']} balances, "
+            f"[bold green]ledger vs exchange: MATCH[/] (position, {what}, "
             f"open orders, {gt['orders_checked']} orders compared exactly)"
         )
     else:
         console.print("[bold red]ledger vs exchange: MISMATCH[/]")
         for d in gt["differences"]:
             console.print(f"  [red]{escape(str(d))}[/]")
+
+
+def _perp_rows(doc: dict[str, Any], qp: int) -> list[tuple[str, str]]:
+    """A perpetual session's rows: direction, leverage, funding, liquidation price, margin ratio."""
+    perp = doc.get("perp")
+    if not perp:
+        return []
+    direction = str(perp["direction"]) + (f" (pivot {_q(perp['pivot'], qp)})" if perp.get("pivot") else "")
+    liquidation = _q(perp["liquidation_price"], qp) if perp.get("liquidation_price") else "none"
+    ratio = perp.get("margin_ratio")
+    rows = [
+        ("direction", direction),
+        ("leverage", f"{perp['leverage']}x {perp['margin_mode']}"),
+        (
+            "funding",
+            f"{_q(perp['funding_net'], 8)} net: received {_q(perp['funding_received'], 8)}, "
+            f"paid {_q(perp['funding_paid'], 8)} ({perp['funding_payments']} payments, per grid)",
+        ),
+        ("liquidation price", liquidation),
+        ("margin ratio", f"{Decimal(ratio) * 100:.2f} %" if ratio is not None else "n/a"),
+    ]
+    if perp.get("liquidations"):
+        rows.append(("liquidations", str(perp["liquidations"])))
+    return rows
 
 
 def _quote_places(doc: dict[str, Any]) -> int:

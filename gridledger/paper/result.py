@@ -39,6 +39,9 @@ class PaperResult:
     # The report's figures over time (return, drawdown, buy-and-hold), computed by the caller's
     # ``figures`` hook before the result is stored, so a finished session prints them again.
     figures: dict[str, Any] = field(default_factory=dict)
+    # A perpetual session's figures (direction, leverage, funding, liquidation price, margin
+    # ratio: paper/perp_session.py); None for spot.
+    perp: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,7 @@ def result_to_json(result: PaperResult) -> str:
             "journal_entries": result.journal_entries,
             "notes": result.notes,
             "figures": result.figures,
+            "perp": result.perp,
         }
     )  # key order kept: the report prints dicts (faults, outcomes) in their order
 
@@ -100,4 +104,5 @@ def result_from_json(text: str) -> PaperResult:
         journal_entries=int(doc["journal_entries"]),
         notes=list(doc.get("notes", [])),
         figures=dict(doc.get("figures") or {}),
+        perp=dict(doc["perp"]) if doc.get("perp") else None,
     )

@@ -28,15 +28,16 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gridledger.config import Config
-from gridledger.domain.numbers import ZERO
 from gridledger.engine.runtime import EngineStats, GridEngine
 from gridledger.exchange.sim.clock import VirtualTimeLoop, run_virtual
 from gridledger.ledger.ledger import Ledger
 from gridledger.ledger.report import ledger_state
 from gridledger.notify import Notifier, build_notifier, watch_engine
-from gridledger.paper.audit import audit
+from gridledger.paper.perp import is_perp
+from gridledger.paper.perp_audit import net_position
+from gridledger.paper.perp_session import closing_audit, journal_funding, perp_summary, unrealized_pnl
 from gridledger.paper.result import PaperResult, ResumeInfo, result_from_json, result_to_json
-from gridledger.paper.settings import PaperSettings
+from gridledger.paper.settings import PERP_ONLY_SETTINGS, PaperSettings
 from gridledger.paper.venue import Venue, build_venue, sim_config
 from gridledger.paper.venue_log import (
     SessionIdentity,
@@ -64,7 +65,15 @@ class SessionWatcher(Protocol):
 
 
 def _identity(cfg: Config, ps: PaperSettings, chaos: bool) -> SessionIdentity:
-    doc = {"grid": cfg.grid.model_dump(mode="json"), "paper": ps.model_dump(mode="json"), "chaos": chaos}
+    doc: dict[str, Any] = {"grid": cfg.grid.model_dump(mode="json"), "chaos": chaos}
+    if is_perp(cfg):
+        # A perpetual's venue also depends on its funding settings and on [perp] leverage and
+        # margin mode: a resume with others would rebuild another venue (paper/perp.py).
+        doc["paper"] = ps.model_dump(mode="json")
+        doc["perp"] = {"leverage": cfg.perp.leverage, "margin_mode": cfg.perp.margin_mode}
+    else:
+        # Spot sessions keep the fingerprint they had before the perpetual's settings existed.
+        doc["paper"] = ps.model_dump(mode="json", exclude=set(PERP_ONLY_SETTINGS))
     fingerprint = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
     return SessionIdentity(fingerprint, ps.duration, ps.seed, chaos)
 
@@ -188,7 +197,7 @@ async def _trade(
         await engine.prepare()
     for _ in range(3):
         await engine.reconcile("final")
-        result = audit(ledger, sim.core, ps.balances)
+        result = await closing_audit(ledger, sim.core, ps.balances, journal, engine, grid.instrument.symbol)
         if result.match:
             break
         # An order the exchange never received is closed only after a repeated "not found"
@@ -196,10 +205,13 @@ async def _trade(
         await asyncio.sleep(5)
     _add(totals, engine.stats)
     last = sim.core.last_price
-    unrealized = ZERO
-    if last is not None:
-        unrealized = sum((s.state.qty * last - s.state.cost for s in ledger.slots.values()), ZERO)
+    unrealized = unrealized_pnl(ledger, last)  # short slots gain as the price falls (paper/perp_session.py)
+    perp = perp_summary(cfg, sim.core, journal_funding(journal, grid.instrument.symbol))
+    if perp is not None:
+        perp["net_position"] = str(net_position(ledger))
     state = ledger_state(ledger, journal.counters())  # with duplicates by origin (issue 7 item 18)
+    if engine.risk_exit is not None:  # why the grid stopped trading ([risk], engine/exits.py)
+        state["risk_exit"] = engine.risk_exit.as_dict()
     entries = journal.entries()
     journal.close()
     faults = sim.faults.as_dict()
@@ -221,6 +233,7 @@ async def _trade(
         end_ms=end_ms,
         journal_entries=entries,
         trades=list(sim.core.trades),
+        perp=perp,
     )
 
 

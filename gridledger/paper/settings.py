@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from gridledger.config import ConfigError, _describe
 from gridledger.config_types import decimal_range, float_range, int_range, text_shape
@@ -21,6 +21,8 @@ _DURATION = re.compile(r"([0-9]{1,9}(?:\.[0-9]{1,6})?)([smhdw])")
 _UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
 MAX_DURATION_MS = 400 * 86_400_000  # a simulated year and a bit
 MAX_TICKS = 5_000_000  # duration / tick_ms: more would run for hours
+# The simulated perpetual's settings: a spot session ignores them (and its fingerprint too).
+PERP_ONLY_SETTINGS = ("maintenance_rate", "funding_interval", "funding_rates")
 
 
 def parse_duration(value: str) -> int:
@@ -62,6 +64,11 @@ _Asset: TypeAlias = Annotated[
 ]
 
 
+MAX_FUNDING_RATES = 1000
+_FundingRate: TypeAlias = Annotated[Decimal, decimal_range("-0.03", "0.03", "per funding")]
+_FUNDING_RATE: TypeAdapter[Decimal] = TypeAdapter(_FundingRate)
+
+
 class PaperSettings(_Strict):
     duration: str = "1d"
     seed: Annotated[int, int_range(0, 2**53)] = 7
@@ -93,6 +100,48 @@ class PaperSettings(_Strict):
         default_factory=lambda: {"USDT": Decimal("10000"), "BTC": Decimal("0")}
     )
     chaos: ChaosSettings = ChaosSettings()
+    # A perpetual grid's simulated market (a symbol like BTC/USDT:USDT, or --market perp):
+    # maintenance margin as a share of the notional, funding every funding_interval at the
+    # rates of funding_rates in turn (positive: longs pay shorts). Leverage and margin mode
+    # are the [perp] table's (gridledger/config_perp.py), as live trading sets them.
+    maintenance_rate: Annotated[Decimal, decimal_range("0.0001", "0.25")] = Decimal("0.004")
+    funding_interval: str = "8h"
+    # One rate, or a list used in turn (a deterministic series), at most MAX_FUNDING_RATES.
+    funding_rates: _FundingRate | list[_FundingRate] = Field(default_factory=lambda: [Decimal("0.0001")])
+
+    @field_validator("funding_rates", mode="before")
+    @classmethod
+    def _funding_rates(cls, value: Any) -> Any:
+        # Checked here, one message naming the rate, rather than the union's two branches' errors.
+        if isinstance(value, list) and not 1 <= len(value) <= MAX_FUNDING_RATES:
+            raise ValueError(f"must be one rate or a list of 1 to {MAX_FUNDING_RATES} rates, got {len(value)}")
+        for i, item in enumerate(value if isinstance(value, list) else [value]):
+            try:
+                _FUNDING_RATE.validate_python(item)
+            except ValidationError as exc:
+                msg = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+                where = f"rate {i + 1}: " if isinstance(value, list) else ""
+                raise ValueError(f"{where}{msg} (got {str(item)[:40]!r})") from None
+        return value
+
+    @property
+    def funding_rate_series(self) -> tuple[Decimal, ...]:
+        """The funding rates in turn (one rate: a constant)."""
+        rates = self.funding_rates
+        return tuple(rates) if isinstance(rates, list) else (rates,)
+
+    @field_validator("funding_interval", mode="before")
+    @classmethod
+    def _funding_interval(cls, value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError('must be a string like "8h"')
+        try:
+            ms = parse_duration(value)
+        except ValueError as exc:
+            raise ValueError(str(exc).removeprefix("duration ")) from None
+        if not 60_000 <= ms <= 7 * 86_400_000:
+            raise ValueError(f"must be from 1m to 7d, got {value!r}")
+        return value
 
     @field_validator("duration", mode="before")
     @classmethod

@@ -13,14 +13,17 @@ from typing import Any
 from gridledger.config import Config
 from gridledger.exchange.sim.exchange import SimExchange
 from gridledger.exchange.sim.faults import StreamFaults
+from gridledger.exchange.sim.perp_exchange import PerpSimExchange
+from gridledger.exchange.sim.perp_values import PerpMarketSpec
 from gridledger.exchange.sim.prices import CsvCandlesPath, CsvTradesPath, SyntheticPath, Tick
 from gridledger.exchange.sim.values import SimMarketSpec
 from gridledger.exchange.sim.venue_config import SimConfig
 from gridledger.ledger.ledger import Ledger
 from gridledger.notify import Notifier
+from gridledger.paper.perp import perp_market_spec
 from gridledger.paper.result import ResumeInfo
 from gridledger.paper.settings import PaperSettings
-from gridledger.paper.venue_log import RecordingCore, VenueLog, replay
+from gridledger.paper.venue_log import RecordingCore, RecordingPerpCore, VenueLog, replay
 from gridledger.store.journal import Journal
 
 __all__ = ["Venue", "build_venue", "price_path", "sim_config"]
@@ -44,7 +47,7 @@ class _StoppablePath:
 def _market(cfg: Config, ps: PaperSettings) -> SimMarketSpec:
     inst = cfg.grid.spec().instrument
     if inst.settle is not None:
-        raise ValueError("paper trading simulates spot markets; use a symbol like BTC/USDT")
+        return perp_market_spec(cfg, ps)  # a linear perpetual (gridledger/paper/perp.py)
     return SimMarketSpec(
         symbol=inst.symbol,
         venue_id=inst.base + inst.quote,
@@ -139,7 +142,7 @@ def _resume_point(db: Path, venue: VenueLog, grid: Any, synchronous: str) -> int
 
 @dataclass(slots=True)
 class Venue:
-    sim: SimExchange
+    sim: SimExchange | PerpSimExchange
     start_ms: int
     end_ms: int
     clock_start: int  # where this process's virtual clock starts: the start, or the resume point
@@ -151,9 +154,16 @@ class Venue:
 def build_venue(cfg: Config, ps: PaperSettings, chaos: bool, db: Path, venue: VenueLog, served: bool = False) -> Venue:
     path, start_ms, end_ms = price_path(ps, ps.duration_ms)
     config = sim_config(cfg, ps, chaos, path)
-    core = RecordingCore(
-        config.spec, config.balances, config.start_ms, seed=config.seed, duplicate_scope=config.duplicate_scope
-    )
+    spec = config.spec
+    core: RecordingCore | RecordingPerpCore
+    if isinstance(spec, PerpMarketSpec):
+        core = RecordingPerpCore(
+            spec, config.balances, config.start_ms, seed=config.seed, duplicate_scope=config.duplicate_scope
+        )
+    else:
+        core = RecordingCore(
+            spec, config.balances, config.start_ms, seed=config.seed, duplicate_scope=config.duplicate_scope
+        )
     resume = _resume_point(db, venue, cfg.grid.spec(), cfg.engine.journal_synchronous)
     clock_start = start_ms
     if resume is not None and resume > start_ms:
@@ -166,4 +176,9 @@ def build_venue(cfg: Config, ps: PaperSettings, chaos: bool, db: Path, venue: Ve
     if served:
         stoppable = _StoppablePath(config.path)  # type: ignore[arg-type]
         config = dataclasses.replace(config, path=stoppable)
-    return Venue(SimExchange(config, core=core), start_ms, end_ms, clock_start, info, stoppable)
+    sim: SimExchange | PerpSimExchange
+    if isinstance(core, RecordingPerpCore):
+        sim = PerpSimExchange(config, core=core)
+    else:
+        sim = SimExchange(config, core=core)
+    return Venue(sim, start_ms, end_ms, clock_start, info, stoppable)

@@ -14,6 +14,7 @@ session is over, keeps its result: a finished session is never traded again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -24,6 +25,7 @@ from typing import Any
 
 from gridledger.exchange.sim.errors import SimOrderError
 from gridledger.exchange.sim.matching import SimCore
+from gridledger.exchange.sim.perp_core import PerpCore
 from gridledger.exchange.sim.prices import Tick
 from gridledger.exchange.sim.values import SimOrder, SimTrade
 
@@ -164,14 +166,118 @@ class RecordingCore(SimCore):
         return super().on_tick(tick)
 
 
-def _apply_tick(core: RecordingCore, tick: Tick) -> None:
+class RecordingPerpCore(PerpCore):
+    """A PerpCore that logs each command (orders and account settings) before executing it."""
+
+    log: VenueLog | None = None
+    ticks_applied: int = 0
+
+    def place(
+        self,
+        client_order_id: str | None,
+        side: Any,
+        type: str,
+        amount: Decimal,
+        price: Decimal | None = None,
+        post_only: bool = False,
+        now_ms: int | None = None,
+        reduce_only: bool = False,
+    ) -> SimOrder:
+        if self.log is not None:
+            self.log.record(
+                self.ticks_applied,
+                now_ms,
+                "place",
+                {
+                    "client_order_id": client_order_id,
+                    "side": str(getattr(side, "value", side)),
+                    "type": type,
+                    "amount": str(amount),
+                    "price": None if price is None else str(price),
+                    "post_only": post_only,
+                    "reduce_only": reduce_only,
+                },
+            )
+        return super().place(client_order_id, side, type, amount, price, post_only, now_ms, reduce_only)
+
+    def cancel(self, ref: int | str, now_ms: int | None = None, cancel_client_id: str | None = None) -> SimOrder:
+        if self.log is not None:
+            self.log.record(self.ticks_applied, now_ms, "cancel", {"ref": ref, "cancel_client_id": cancel_client_id})
+        return super().cancel(ref, now_ms, cancel_client_id)
+
+    def set_leverage(self, leverage: int) -> int:
+        if self.log is not None:
+            self.log.record(self.ticks_applied, self.now_ms, "set_leverage", {"leverage": leverage})
+        return super().set_leverage(leverage)
+
+    def set_margin_mode(self, mode: str) -> None:
+        if self.log is not None:
+            self.log.record(self.ticks_applied, self.now_ms, "set_margin_mode", {"mode": mode})
+        super().set_margin_mode(mode)
+
+    def set_position_mode(self, dual_side: bool) -> None:
+        if self.log is not None:
+            self.log.record(self.ticks_applied, self.now_ms, "set_position_mode", {"dual_side": dual_side})
+        super().set_position_mode(dual_side)
+
+    def on_tick(self, tick: Tick) -> list[SimTrade]:
+        self.ticks_applied += 1
+        return super().on_tick(tick)
+
+
+def _execute(core: RecordingCore | RecordingPerpCore, now_ms: int | None, kind: str, args: dict[str, Any]) -> None:
+    """One logged command, without logging it again (the base class's method)."""
+    if isinstance(core, RecordingPerpCore):
+        if kind == "place":
+            PerpCore.place(
+                core,
+                args["client_order_id"],
+                args["side"],
+                args["type"],
+                Decimal(args["amount"]),
+                None if args["price"] is None else Decimal(args["price"]),
+                args["post_only"],
+                now_ms,
+                bool(args.get("reduce_only", False)),
+            )
+        elif kind == "cancel":
+            PerpCore.cancel(core, args["ref"], now_ms, args["cancel_client_id"])
+        elif kind == "set_leverage":
+            PerpCore.set_leverage(core, int(args["leverage"]))
+        elif kind == "set_margin_mode":
+            PerpCore.set_margin_mode(core, str(args["mode"]))
+        elif kind == "set_position_mode":
+            PerpCore.set_position_mode(core, bool(args["dual_side"]))
+        else:
+            raise VenueLogError(f"the venue log holds an unknown command {kind!r}")
+        return
+    if kind == "place":
+        SimCore.place(
+            core,
+            args["client_order_id"],
+            args["side"],
+            args["type"],
+            Decimal(args["amount"]),
+            None if args["price"] is None else Decimal(args["price"]),
+            args["post_only"],
+            now_ms,
+        )
+    elif kind == "cancel":
+        SimCore.cancel(core, args["ref"], now_ms, args["cancel_client_id"])
+    else:
+        raise VenueLogError(f"the venue log holds an unknown command {kind!r}")
+
+
+def _apply_tick(core: RecordingCore | RecordingPerpCore, tick: Tick) -> None:
     # The same late-data rule as SimExchange._apply, so a replay trades exactly as the run did.
     if tick.ts_ms < core.now_ms:
         tick = replace(tick, ts_ms=core.now_ms)
     core.on_tick(tick)
 
 
-def replay(core: RecordingCore, path: Iterable[Tick], log: VenueLog, resume_ms: int) -> Iterator[Tick]:
+def replay(
+    core: RecordingCore | RecordingPerpCore, path: Iterable[Tick], log: VenueLog, resume_ms: int
+) -> Iterator[Tick]:
     """Rebuild the books up to ``resume_ms``; returns the ticks still to come."""
     ticks = iter(path)
     for tick_index, now_ms, kind, args in log.commands():
@@ -180,22 +286,8 @@ def replay(core: RecordingCore, path: Iterable[Tick], log: VenueLog, resume_ms: 
             if tick is None:
                 raise VenueLogError("the venue log refers to ticks beyond the price path")
             _apply_tick(core, tick)
-        try:
-            if kind == "place":
-                SimCore.place(
-                    core,
-                    args["client_order_id"],
-                    args["side"],
-                    args["type"],
-                    Decimal(args["amount"]),
-                    None if args["price"] is None else Decimal(args["price"]),
-                    args["post_only"],
-                    now_ms,
-                )
-            else:
-                SimCore.cancel(core, args["ref"], now_ms, args["cancel_client_id"])
-        except SimOrderError:
-            pass  # it was refused the first time too
+        with contextlib.suppress(SimOrderError):  # refused the first time too
+            _execute(core, now_ms, kind, args)
     for tick in ticks:
         if tick.ts_ms > resume_ms:
             return _chain(tick, ticks)

@@ -27,6 +27,11 @@ def _finite_decimal(value: object) -> bool:
     return isinstance(value, Decimal) and value.is_finite()
 
 
+def _check_extra_key(key: str) -> None:
+    if not key.startswith("x:") or key in (_LAST_TRADE, _BASELINE):
+        raise ValueError(f"engine meta keys start with 'x:' and are not the cursors' own, got {key!r}")
+
+
 class EngineCursors:
     """Typed getters and setters over the engine's meta rows; the journal writes the changes."""
 
@@ -86,6 +91,17 @@ class EngineCursors:
         if not _finite_decimal(value):  # checked at run time too: a float here would be inexact (R5)
             raise TypeError(f"position_baseline must be a finite Decimal, got {value!r}")
         self._pending[_BASELINE] = str(value)
+
+    # ------------------------------------------------------------------ other engine rows
+    def get_text(self, key: str) -> str | None:
+        """A meta row other engine parts keep here (``x:`` keys: the risk exit, store/exits.py)."""
+        _check_extra_key(key)
+        return self._get(key)
+
+    def set_text(self, key: str, value: str | None) -> None:
+        """Write (or, with None, clear) an ``x:`` meta row with the journal's next commit."""
+        _check_extra_key(key)
+        self._pending[key] = "" if value is None else value
 
     # ------------------------------------------------------------------ for the journal
     def pending_rows(self) -> list[tuple[str, str]]:

@@ -24,6 +24,7 @@ STATE_TABLES: dict[str, tuple[tuple[str, ...], str]] = {
     "parked": (("key", "order_id", "evidence"), "key"),
     "keys": (("key",), "key"),
     "counters": (("outcome", "source_kind", "n"), "outcome"),
+    "funding": (("payment_id", "symbol", "asset", "amount", "ts", "received_at", "source", "raw"), "payment_id"),
 }
 JOURNAL_COLUMNS = ("received_at", "source", "raw", "outcomes", "raw_len", "raw_sha256")
 

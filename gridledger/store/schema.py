@@ -62,7 +62,21 @@ CREATE TABLE IF NOT EXISTS counters (
     crc INTEGER,
     PRIMARY KEY (outcome, source_kind)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS funding (
+    payment_id TEXT PRIMARY KEY,
+    symbol TEXT NOT NULL,
+    asset TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    received_at INTEGER,
+    source TEXT NOT NULL,
+    raw TEXT NOT NULL,
+    crc INTEGER
+);
 """
+# The funding table (perpetual grids, store/funding.py) is additive: ``CREATE TABLE IF NOT
+# EXISTS`` above adds it to a version-2 journal on open (and after a version-1 migration), so
+# it needs no version of its own; a gridledger without it reads such a journal unchanged.
 
 # What a version-1 journal lacks.
 _V1_COLUMNS = {
@@ -171,8 +185,10 @@ def migrate_v1(conn: sqlite3.Connection) -> None:
                 ("last_received_at", "" if last is None else str(last)),
             ],
         )
+        have_tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         for table, (checked, _) in STATE_TABLES.items():
-            conn.execute(f"UPDATE {table} SET crc = gl_crc({', '.join(checked)})")
+            if table in have_tables:  # tables added after version 2 (funding) are created empty later
+                conn.execute(f"UPDATE {table} SET crc = gl_crc({', '.join(checked)})")
         # Legacy audit rows keep their text; `journal compact` trims them. Their checksum is
         # computed now so that export can tell later damage from legacy rows.
         conn.execute(f"UPDATE journal SET raw_len = length(raw), crc = gl_crc({', '.join(JOURNAL_COLUMNS)})")

@@ -66,7 +66,15 @@ def grid_meta(grid: GridSpec) -> dict[str, str]:
         "interval": str(grid.interval),
         "account": grid.account,
         "contract_size": str(grid.instrument.contract_size),
+        # The slots' direction decides the sign of every fold (R5): a journal of a long grid
+        # read as a short one would be wrong everywhere.
+        "direction": grid.direction.value,
+        "pivot": "" if grid.pivot is None else str(grid.pivot),
     }
+
+
+# Meta rows added after journals were first written, and what their absence means.
+_META_DEFAULTS = {"direction": "long", "pivot": ""}
 
 
 def new_journal_meta(grid: GridSpec) -> list[tuple[str, str]]:
@@ -85,7 +93,7 @@ def check_meta(meta: dict[str, str], grid: GridSpec) -> None:
     if version != SCHEMA_VERSION:
         raise JournalError(f"journal schema version {version}; this gridledger reads version {SCHEMA_VERSION}")
     for key, value in grid_meta(grid).items():
-        have = meta.get(key)
+        have = meta.get(key, _META_DEFAULTS.get(key))
         if key in ("anchor", "interval", "contract_size") and have is not None:
             same = Decimal(have) == Decimal(value)
         else:

@@ -18,11 +18,13 @@ from gridledger.strategy.actions import (
 )
 from gridledger.strategy.decide import CANCEL_OUTSIDE_WINDOW, decide
 from gridledger.strategy.levels import (
+    beyond_window,
     buy_amount,
     check_grid,
     is_dust,
     meets_minimums,
     next_centre,
+    opening_levels,
     order_price,
     raw_centre,
     sellable_amount,
@@ -45,12 +47,14 @@ __all__ = [
     "Place",
     "SlotView",
     "StrategyState",
+    "beyond_window",
     "buy_amount",
     "check_grid",
     "decide",
     "is_dust",
     "meets_minimums",
     "next_centre",
+    "opening_levels",
     "order_price",
     "raw_centre",
     "sellable_amount",

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from gridledger.domain.numbers import fmt
-from gridledger.domain.types import Direction, Role
+from gridledger.domain.types import Direction, Role, Side
 from gridledger.strategy.actions import (
     Action,
     Cancel,
@@ -21,14 +21,14 @@ from gridledger.strategy.actions import (
     StrategyState,
 )
 from gridledger.strategy.levels import (
+    beyond_window,
     buy_amount,
     check_grid,
     meets_minimums,
     next_centre,
+    opening_levels,
     order_price,
     sellable_amount,
-    window_floor,
-    window_levels,
 )
 from gridledger.strategy.params import GridParams, MarketRules
 
@@ -65,16 +65,17 @@ def decide(
 ) -> Decision:
     """Decide the orders for ``price``.
 
+    Every slot trades in its level's direction (``GridParams.level_direction``): a long slot
+    opens with a buy below the centre and closes with a sell one level up, a short slot
+    opens with a sell above the centre and closes with a buy one level down. A short grid is
+    the long grid's mirror image; a neutral grid is both, long below its pivot and short
+    above it, and places nothing for the pivot level.
+
     Raises ``ValueError`` on a grid off the price tick, a non-positive price, or a slot map
     whose keys disagree with its views.
     """
     _check_inputs(price, slots)
     check_grid(params, rules)
-    if params.direction is not Direction.LONG:
-        # The sides and the closing level below follow the direction; the window's place
-        # (below the centre) and the crossing checks are still the long grid's.
-        raise ValueError(f"direction {params.direction.value} is not supported yet (long only)")
-    opening, closing, step = (params.direction.opening_side, params.direction.closing_side, params.direction.step)
 
     centre = next_centre(state.centre, params, price)
     if centre != state.centre:
@@ -84,152 +85,256 @@ def decide(
 
     notes: list[Note] = []
 
-    # Cancels: only opening buys the trailing window has left behind. Closing sells hold
-    # inventory that must be sold, and buys still inside the window are kept so a price
-    # wobbling near the window edge does not churn them.
-    floor = window_floor(centre, params.buy_window)
+    # Cancels: only opening orders the trailing window has left behind (buys below a long
+    # window, sells above a short one). Closing orders hold inventory that must be closed,
+    # and opening orders still inside the window are kept so a price wobbling near the
+    # window edge does not churn them.
     cancels: list[Cancel] = []
     for level in sorted(slots):
         live = slots[level].live
-        if live is not None and live.role is Role.OPEN and live.side is opening and level < floor:
+        if live is None or live.role is not Role.OPEN:
+            continue
+        direction = params.level_direction(level)
+        if (
+            direction is not None
+            and live.side is direction.opening_side
+            and beyond_window(level, centre, params.buy_window, direction)
+        ):
             cancels.append(Cancel(level, live.client_id, CANCEL_OUTSIDE_WINDOW))
 
     live_count = sum(1 for slot in slots.values() if slot.live is not None)
     capacity = max(0, params.max_open_orders - (live_count - len(cancels)))
 
-    # Closing sells: every slot holding sellable inventory and no live order.
-    sells: list[Place] = []
+    # Closing orders: every slot holding inventory and no live order.
+    closes: list[Place] = []
     for level in sorted(slots):
         slot = slots[level]
         if slot.live is not None or slot.qty <= 0:
             continue
-        sell_price = order_price(params, rules, level + step)
-        amount = sellable_amount(slot.qty, rules)
-        if not meets_minimums(amount, sell_price, rules):
-            notes.append(
-                Note(
-                    level,
-                    "dust",
-                    f"qty {fmt(slot.qty)} sells as {fmt(amount)} at {fmt(sell_price)}: below "
-                    f"min amount {fmt(rules.min_amount)} or min notional {fmt(rules.min_notional)}",
-                    qty=slot.qty,
+        direction = params.level_direction(level)
+        if direction is None:
+            continue  # a neutral grid's pivot holds no slot (the ledger refuses orders there)
+        close = _closing(state, params, rules, price, slot, direction, notes)
+        if close is not None:
+            closes.append(close)
+
+    # Nearest the price first; ties go to the slot nearer its opening side (the mirror image
+    # of a long grid's order for a short one).
+    closes.sort(key=lambda p: (abs(p.price - price), _step(params, p.level) * p.level))
+    # On a neutral grid the closing orders of the two directions can meet at the pivot (a
+    # long slot's sell and a short slot's buy one level either side of it): never trade
+    # with ourselves. A grid of one direction has no such pair.
+    if len(params.directions) > 1:
+        closes = _without_own_crossings(params, slots, closes, notes)
+    placed_closes, capped_closes = closes[:capacity], closes[capacity:]
+    capacity -= len(placed_closes)
+    for p in capped_closes:
+        notes.append(_cap_note(params, p, qty=slots[p.level].qty))
+
+    # An opening order at or through one of our own orders on the other side would trade
+    # with ourselves: a buy at or above our lowest ask, a sell at or below our highest bid.
+    own = [(p.side, p.price) for p in placed_closes] + [
+        (slot.live.side, slot.live.price) for slot in slots.values() if slot.live is not None
+    ]
+
+    opens: list[Place] = []
+    for direction in params.directions:
+        opening = direction.opening_side
+        lowest_own_ask = min((px for side, px in own if side is Side.SELL), default=None)
+        highest_own_bid = max((px for side, px in own if side is Side.BUY), default=None)
+        placed_here: list[Place] = []
+        for level in opening_levels(centre, params.buy_window, direction):
+            if params.level_direction(level) is not direction:
+                continue  # a neutral grid: the other direction's level, or the pivot
+            view = slots.get(level)
+            if view is not None:
+                if view.live is not None:
+                    continue
+                if view.qty > 0 and meets_minimums(
+                    sellable_amount(view.qty, rules), order_price(params, rules, level + direction.step), rules
+                ):
+                    # Closable inventory: this slot is the closing order's, not a new opening's.
+                    continue
+            open_price = order_price(params, rules, level)
+            verb = opening.value  # "buy" or "sell"
+            if paused:
+                notes.append(Note(level, "paused", f"opening {verb}s are paused"))
+                continue
+            if open_price <= 0:
+                notes.append(Note(level, "out_of_bounds", f"level price {fmt(open_price)} <= 0"))
+                continue
+            if params.lower_price is not None and open_price < params.lower_price:
+                notes.append(
+                    Note(
+                        level,
+                        "out_of_bounds",
+                        f"{fmt(open_price)} is below lower_price {fmt(params.lower_price)}",
+                    )
                 )
-            )
-            continue
-        post_only = False
-        if params.post_only_close:
-            if sell_price <= price:
-                # A post-only sell at or below the market is rejected by the venue.
+                continue
+            if params.upper_price is not None and open_price > params.upper_price:
+                notes.append(
+                    Note(
+                        level,
+                        "out_of_bounds",
+                        f"{fmt(open_price)} is above upper_price {fmt(params.upper_price)}",
+                    )
+                )
+                continue
+            if params.post_only and _crosses(opening, open_price, price):
+                where = "below" if opening is Side.BUY else "above"
                 notes.append(
                     Note(
                         level,
                         "would_cross",
-                        f"post-only sell at {fmt(sell_price)} is not above price {fmt(price)}",
-                        qty=slot.qty,
+                        f"post-only {verb} at {fmt(open_price)} is not {where} price {fmt(price)}",
                     )
                 )
                 continue
-            gate = _post_only_gate(state, params, level)
-            if gate is None:
-                notes.append(_waiting_note(state, level, slot.qty))
+            if opening is Side.BUY and lowest_own_ask is not None and open_price >= lowest_own_ask:
+                notes.append(
+                    Note(
+                        level,
+                        "would_cross",
+                        f"buy at {fmt(open_price)} would meet our own sell at {fmt(lowest_own_ask)}",
+                    )
+                )
                 continue
-            post_only = gate
-        sells.append(Place(level, closing, Role.CLOSE, sell_price, amount, post_only))
-
-    sells.sort(key=lambda p: (abs(p.price - price), p.level))
-    placed_sells, capped_sells = sells[:capacity], sells[capacity:]
-    capacity -= len(placed_sells)
-    for p in capped_sells:
-        notes.append(_cap_note(params, p, qty=slots[p.level].qty))
-
-    # A buy at or above one of our own asks would trade with ourselves.
-    own_asks = [p.price for p in placed_sells] + [
-        slot.live.price for slot in slots.values() if slot.live is not None and slot.live.side is closing
-    ]
-    lowest_own_ask = min(own_asks, default=None)
-
-    buys: list[Place] = []
-    for level in window_levels(centre, params.buy_window):
-        view = slots.get(level)
-        if view is not None:
-            if view.live is not None:
+            if opening is Side.SELL and highest_own_bid is not None and open_price <= highest_own_bid:
+                notes.append(
+                    Note(
+                        level,
+                        "would_cross",
+                        f"sell at {fmt(open_price)} would meet our own buy at {fmt(highest_own_bid)}",
+                    )
+                )
                 continue
-            if view.qty > 0 and meets_minimums(
-                sellable_amount(view.qty, rules), order_price(params, rules, level + step), rules
-            ):
-                # Sellable inventory: this slot is the closing sell's, not a new buy's.
+            amount = buy_amount(params, rules, open_price)
+            if not meets_minimums(amount, open_price, rules):
+                notes.append(
+                    Note(
+                        level,
+                        "below_min",
+                        f"{fmt(params.quote_per_level)} quote {verb}s {fmt(amount)} at {fmt(open_price)}: "
+                        f"below min amount {fmt(rules.min_amount)} "
+                        f"or min notional {fmt(rules.min_notional)}",
+                    )
+                )
                 continue
-        buy_price = order_price(params, rules, level)
-        if paused:
-            notes.append(Note(level, "paused", "opening buys are paused"))
-            continue
-        if buy_price <= 0:
-            notes.append(Note(level, "out_of_bounds", f"level price {fmt(buy_price)} <= 0"))
-            continue
-        if params.lower_price is not None and buy_price < params.lower_price:
-            notes.append(
-                Note(
-                    level,
-                    "out_of_bounds",
-                    f"{fmt(buy_price)} is below lower_price {fmt(params.lower_price)}",
-                )
-            )
-            continue
-        if params.upper_price is not None and buy_price > params.upper_price:
-            notes.append(
-                Note(
-                    level,
-                    "out_of_bounds",
-                    f"{fmt(buy_price)} is above upper_price {fmt(params.upper_price)}",
-                )
-            )
-            continue
-        if params.post_only and buy_price >= price:
-            notes.append(
-                Note(
-                    level,
-                    "would_cross",
-                    f"post-only buy at {fmt(buy_price)} is not below price {fmt(price)}",
-                )
-            )
-            continue
-        if lowest_own_ask is not None and buy_price >= lowest_own_ask:
-            notes.append(
-                Note(
-                    level,
-                    "would_cross",
-                    f"buy at {fmt(buy_price)} would meet our own sell at {fmt(lowest_own_ask)}",
-                )
-            )
-            continue
-        amount = buy_amount(params, rules, buy_price)
-        if not meets_minimums(amount, buy_price, rules):
-            notes.append(
-                Note(
-                    level,
-                    "below_min",
-                    f"{fmt(params.quote_per_level)} quote buys {fmt(amount)} at {fmt(buy_price)}: "
-                    f"below min amount {fmt(rules.min_amount)} "
-                    f"or min notional {fmt(rules.min_notional)}",
-                )
-            )
-            continue
-        post_only = False
-        if params.post_only:
-            gate = _post_only_gate(state, params, level)
-            if gate is None:
-                notes.append(_waiting_note(state, level, None))
-                continue
-            post_only = gate
-        buys.append(Place(level, opening, Role.OPEN, buy_price, amount, post_only))
+            post_only = False
+            if params.post_only:
+                gate = _post_only_gate(state, params, level)
+                if gate is None:
+                    notes.append(_waiting_note(state, level, None))
+                    continue
+                post_only = gate
+            placed_here.append(Place(level, opening, Role.OPEN, open_price, amount, post_only))
+        opens.extend(placed_here)
+        own.extend((p.side, p.price) for p in placed_here)
 
-    buys.sort(key=lambda p: (abs(price - p.price), -p.level))
-    placed_buys, capped_buys = buys[:capacity], buys[capacity:]
-    for p in capped_buys:
+    # Nearest the price first; ties go to the level farther along the opening side.
+    opens.sort(key=lambda p: (abs(price - p.price), -_step(params, p.level) * p.level))
+    placed_opens, capped_opens = opens[:capacity], opens[capacity:]
+    for p in capped_opens:
         notes.append(_cap_note(params, p, qty=None))
 
-    actions: tuple[Action, ...] = (*cancels, *placed_sells, *placed_buys)
+    actions: tuple[Action, ...] = (*cancels, *placed_closes, *placed_opens)
     return Decision(state=state, actions=actions, notes=tuple(notes))
+
+
+def _step(params: GridParams, level: int) -> int:
+    """+1 for a long slot, -1 for a short one (the direction of its closing order)."""
+    direction = params.level_direction(level)
+    return direction.step if direction is not None else 1
+
+
+def _crosses(side: Side, order: Decimal, price: Decimal) -> bool:
+    """Whether a limit order would trade on arrival: a buy at or above the price, a sell at
+    or below it."""
+    return order >= price if side is Side.BUY else order <= price
+
+
+def _closing(
+    state: StrategyState,
+    params: GridParams,
+    rules: MarketRules,
+    price: Decimal,
+    slot: SlotView,
+    direction: Direction,
+    notes: list[Note],
+) -> Place | None:
+    """The closing order of a slot holding inventory: a long slot sells one level up, a
+    short slot buys back one level down. None (with a note) when it cannot go out now."""
+    level = slot.level
+    side = direction.closing_side
+    close_price = order_price(params, rules, level + direction.step)
+    amount = sellable_amount(slot.qty, rules)
+    if not meets_minimums(amount, close_price, rules):
+        verb = "sells" if side is Side.SELL else "buys back"
+        notes.append(
+            Note(
+                level,
+                "dust",
+                f"qty {fmt(slot.qty)} {verb} as {fmt(amount)} at {fmt(close_price)}: below "
+                f"min amount {fmt(rules.min_amount)} or min notional {fmt(rules.min_notional)}",
+                qty=slot.qty,
+            )
+        )
+        return None
+    post_only = False
+    if params.post_only_close:
+        if _crosses(side, close_price, price):
+            # A post-only order that would take is rejected by the venue.
+            where = "above" if side is Side.SELL else "below"
+            notes.append(
+                Note(
+                    level,
+                    "would_cross",
+                    f"post-only {side.value} at {fmt(close_price)} is not {where} price {fmt(price)}",
+                    qty=slot.qty,
+                )
+            )
+            return None
+        gate = _post_only_gate(state, params, level)
+        if gate is None:
+            notes.append(_waiting_note(state, level, slot.qty))
+            return None
+        post_only = gate
+    return Place(level, side, Role.CLOSE, close_price, amount, post_only)
+
+
+def _without_own_crossings(
+    params: GridParams, slots: Mapping[int, SlotView], closes: list[Place], notes: list[Note]
+) -> list[Place]:
+    """The closing orders (nearest the price first) that meet no order of ours of the other
+    slot direction on the other side; the rest wait with a ``would_cross`` note."""
+    others: list[tuple[Direction | None, Side, Decimal]] = [
+        (params.level_direction(v.level), v.live.side, v.live.price) for v in slots.values() if v.live is not None
+    ]
+    kept: list[Place] = []
+    for p in closes:
+        mine = params.level_direction(p.level)
+        met = next(
+            (
+                (side, px)
+                for d, side, px in others
+                if d is not mine and side is not p.side and _crosses(p.side, p.price, px)
+            ),
+            None,
+        )
+        if met is not None:
+            notes.append(
+                Note(
+                    p.level,
+                    "would_cross",
+                    f"{p.side.value} at {fmt(p.price)} would meet our own {met[0].value} at {fmt(met[1])}",
+                    qty=slots[p.level].qty,
+                )
+            )
+            continue
+        kept.append(p)
+        others.append((mine, p.side, p.price))
+    return kept
 
 
 def _waiting_note(state: StrategyState, level: int, qty: Decimal | None) -> Note:

@@ -17,6 +17,7 @@ from decimal import (
 )
 
 from gridledger.domain.numbers import ZERO, quantize_down
+from gridledger.domain.types import Direction
 from gridledger.strategy.params import GridParams, MarketRules
 
 # 60 significant digits is far beyond any exchange precision (prices and sizes have at most
@@ -103,6 +104,21 @@ def window_floor(centre: int, buy_window: int) -> int:
     return centre - buy_window
 
 
+def opening_levels(centre: int, window: int, direction: Direction) -> tuple[int, ...]:
+    """Opening levels of slots of ``direction`` for ``centre``, nearest the centre first:
+    c-1 ... c-window for long slots (buys below the price), c+1 ... c+window for short
+    slots (sells above it)."""
+    step = direction.step
+    return tuple(range(centre - step, centre - step * (window + 1), -step))
+
+
+def beyond_window(level: int, centre: int, window: int, direction: Direction) -> bool:
+    """Whether an opening order of ``direction`` at ``level`` is farther from ``centre`` than
+    its window reaches (below ``c - window`` long, above ``c + window`` short): cancel it."""
+    step = direction.step
+    return step * level < step * centre - window
+
+
 def sellable_amount(qty: Decimal, rules: MarketRules) -> Decimal:
     """The part of ``qty`` an order can carry: rounded down to the amount step."""
     if qty <= 0:
@@ -129,7 +145,8 @@ def is_dust(qty: Decimal, sell_price: Decimal, rules: MarketRules) -> bool:
 
 
 def buy_amount(params: GridParams, rules: MarketRules, price: Decimal) -> Decimal:
-    """Base amount for an opening buy at ``price``: ``quote_per_level / price`` rounded down.
+    """Base amount for an opening order at ``price`` (a long slot's buy or a short slot's
+    sell): ``quote_per_level / price`` rounded down.
 
     The division is truncated at 60 digits towards zero and then rounded down to the amount
     step. That equals rounding the exact quotient down: a multiple of the step lying between

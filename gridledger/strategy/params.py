@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from gridledger.domain.grid import slot_direction, slot_directions
 from gridledger.domain.numbers import ZERO
-from gridledger.domain.types import Direction
+from gridledger.domain.pyclass import python_class
+from gridledger.domain.types import Direction, GridDirection
 
 
 def _require_decimal(value: object, field: str) -> Decimal:
@@ -25,6 +27,7 @@ def _require_decimal(value: object, field: str) -> Decimal:
     return value
 
 
+@python_class  # __post_init__ refuses a float with its own ValueError (pyclass.py)
 @dataclass(frozen=True, slots=True)
 class MarketRules:
     """Exchange precision and limits (ccxt ``market["precision"]`` and ``market["limits"]``).
@@ -55,7 +58,9 @@ class GridParams:
 
     The centre follows the price; opening orders rest on the ``buy_window`` levels on the
     direction's opening side of it and every filled opening order is closed one level
-    further on (a long grid: buys below the centre, each closed by a sell one level up).
+    further on (a long slot: buys below the centre, each closed by a sell one level up; a
+    short slot: sells above the centre, each closed by a buy one level down). A neutral grid
+    has long slots below ``pivot`` and short slots above it (``GridSpec.level_direction``).
 
     Built by ``StrategyConfig.params(grid)``, which holds every field's rule and default
     (anchor and interval come from the validated ``GridSpec``). Not validated again here.
@@ -73,4 +78,13 @@ class GridParams:
     hysteresis: Decimal
     lower_price: Decimal | None
     upper_price: Decimal | None
-    direction: Direction = Direction.LONG  # only LONG is wired (see GridSpec.direction)
+    direction: GridDirection = GridDirection.LONG
+    pivot: int | None = None  # a level index; set for (and only for) a neutral grid
+
+    def level_direction(self, level: int) -> Direction | None:
+        """The direction of the slot at ``level`` (``None``: a neutral grid's pivot)."""
+        return slot_direction(self.direction, self.pivot, level)
+
+    @property
+    def directions(self) -> tuple[Direction, ...]:
+        return slot_directions(self.direction)

@@ -21,7 +21,7 @@ from typing import Any
 
 from gridledger.domain.coid import ClientId, encode
 from gridledger.domain.grid import GridSpec
-from gridledger.domain.types import OrderStatus, Role, Side
+from gridledger.domain.types import Direction, OrderStatus, Role, Side
 from gridledger.ledger.evidence import Evidence, Fees, OrderEvidence, TradeEvidence, make_fees
 
 STEP = Decimal("0.00001")
@@ -74,7 +74,9 @@ class SlotTruth:
 
 
 class HistoryGenerator:
-    """An endless, seeded stream of grid orders: each slot alternates open buy and closing sell.
+    """An endless, seeded stream of grid orders: each slot alternates opening and closing
+    orders in its direction (``GridSpec.level_direction``): open buy and closing sell for a
+    long slot, open sell and closing buy for a short one (issue 11).
 
     Orders of different levels interleave; a slot's next order is drawn only after its
     previous one is finished, as the engine does.
@@ -115,12 +117,15 @@ class HistoryGenerator:
         rng, grid = self.rng, self.grid
         base, quote = grid.instrument.base, grid.instrument.quote
         level = rng.choice(self.levels)
-        sellable = self.qty[level].quantize(STEP, rounding=ROUND_DOWN)
-        if sellable >= STEP * 10:
-            side, role, amount = Side.SELL, Role.CLOSE, sellable
-            price = grid.level_price(level + 1)
+        direction = grid.level_direction(level)
+        if direction is None:
+            raise ValueError(f"level {level} is the neutral grid's pivot: it has no slot to trade")
+        closable = self.qty[level].quantize(STEP, rounding=ROUND_DOWN)
+        if closable >= STEP * 10:
+            side, role, amount = direction.closing_side, Role.CLOSE, closable
+            price = grid.level_price(level + direction.step)
         else:
-            side, role = Side.BUY, Role.OPEN
+            side, role = direction.opening_side, Role.OPEN
             amount = STEP * rng.randint(50, 500)
             price = grid.level_price(level)
         g = self.gen[level]
@@ -146,6 +151,10 @@ class HistoryGenerator:
             self.ts += rng.randint(1, 50)
             part = hi - lo
             mode = order_mode if order_mode is not None else rng.choice(self.fee_assets)
+            if mode == "base" and direction is Direction.SHORT:
+                # Short slots live on perpetuals, which charge the settle coin (or BNB), never
+                # base; and a base rebate on a closing buy could repay more than is owed.
+                mode = "quote"
             rebate = self.rebate_p > 0 and rng.random() < self.rebate_p
             # Taker 0.1%, maker rebate 0.01% (negative: received, not paid).
             rate = Decimal("-0.0001") if rebate else Decimal("0.001")
@@ -174,8 +183,10 @@ class HistoryGenerator:
         )
         self.count += 1
         base_fee = sum((f.fee for f in fills if f.fee_asset == base), Decimal(0))
-        # R5: a buy adds filled - base fee, a sell removes filled + base fee.
-        self.qty[level] += order.filled - base_fee if side is Side.BUY else -(order.filled + base_fee)
+        # R5: a buy brings in filled - base fee, a sell gives out filled + base fee; a long
+        # slot holds what came in, a short slot owes what went out.
+        came_in = order.filled - base_fee if side is Side.BUY else -(order.filled + base_fee)
+        self.qty[level] += came_in if direction is Direction.LONG else -came_in
         return order
 
 
@@ -195,12 +206,27 @@ def ground_truth(grid: GridSpec, orders: Sequence[OrderTruth]) -> dict[int, Slot
     for level, items in by_level.items():
         qty = cost = realized = Decimal(0)
         fees: dict[str, Decimal] = {}
+        short = grid.level_direction(level) is Direction.SHORT
         for o in sorted(items, key=lambda o: o.generation):
             fb = sum((f.fee for f in o.fills if f.fee_asset == base), Decimal(0))
             fq = sum((f.fee for f in o.fills if f.fee_asset == quote), Decimal(0))
             for f in o.fills:
                 fees[f.fee_asset] = fees.get(f.fee_asset, Decimal(0)) + f.fee
-            if o.side is Side.BUY:
+            if short:
+                # A short slot: the sell opens (owes filled + base fee, keeps the proceeds net
+                # of quote fees), the buy closes (repays filled - base fee; realizes the share
+                # of proceeds minus its cost and quote fees).
+                if o.side is Side.SELL:
+                    qty += o.filled + fb
+                    cost += o.cost - fq
+                elif o.filled:
+                    repaid = o.filled - fb
+                    with localcontext(prec=50):
+                        share = cost if repaid == qty else (cost * repaid / qty).quantize(Decimal("1e-18"))
+                    realized += share - o.cost - fq
+                    cost -= share
+                    qty -= repaid
+            elif o.side is Side.BUY:
                 qty += o.filled - fb
                 cost += o.cost + fq
             elif o.filled:

@@ -1,22 +1,22 @@
 """A grid's direction is a parameter of the slot arithmetic (R5), not a rewrite.
 
-Only LONG is wired (config, engine and strategy place buys to open). These tests show that
-the slot fold already mirrors for SHORT: the sell opens, the buy closes, and realized PnL is
-the proceeds of the open minus the cost of the close.
+These tests show that the slot fold mirrors for SHORT: the sell opens, the buy closes, and
+realized PnL is the proceeds of the open minus the cost of the close. (Issue 11 wired short
+and neutral grids through the ledger, the strategy and the config: see
+test_ledger_directions.py and tests/strategy/test_strategy_directions.py.)
 """
 
 from __future__ import annotations
 
 from decimal import Decimal as D
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridledger.config import StrategyConfig, strategy_params
 from gridledger.domain.grid import GridSpec
 from gridledger.domain.instrument import Instrument
-from gridledger.domain.types import Direction, Side
+from gridledger.domain.types import Direction, GridDirection, Role, Side
 from gridledger.ledger.evidence import Fees
 from gridledger.ledger.slots import EMPTY, SlotState, SlotTerms, contribute
 from gridledger.strategy import MarketRules, StrategyState, decide
@@ -118,14 +118,15 @@ def test_long_is_the_default_and_unchanged(qty: D, cost: D) -> None:
     sold = fill(bought, LONG, Side.SELL, qty, cost + 1, closes=True)
     assert (sold.qty, sold.cost, sold.realized) == (D(0), D(0), D(1))
     grid = GridSpec("g", Instrument.from_symbol("BTC/USDT"), D(100), D(10))
-    assert grid.direction is Direction.LONG
+    assert grid.direction is GridDirection.LONG and grid.level_direction(-3) is Direction.LONG
 
 
-def test_short_is_not_wired_into_the_strategy_yet() -> None:
+def test_short_is_wired_into_the_strategy() -> None:
+    # Issue 11: this test used to assert that decide() refused a short grid.
     params = strategy_params(anchor=D(30000), interval=D(100), quote_per_level=D(100))
-    assert params.direction is Direction.LONG
-    short = GridSpec("g", Instrument.from_symbol("BTC/USDT"), D(30000), D(100), direction=Direction.SHORT)
+    assert params.direction is GridDirection.LONG
+    short = GridSpec("g", Instrument.from_symbol("BTC/USDT:USDT"), D(30000), D(100), direction=Direction.SHORT)
     short_params = StrategyConfig().params(short)
     rules = MarketRules(amount_step=D("0.00001"), price_step=D("0.01"))
-    with pytest.raises(ValueError, match="direction short"):
-        decide(StrategyState(), short_params, rules, D(30000), {})
+    places = decide(StrategyState(), short_params, rules, D(30000), {}).places
+    assert places and all(p.side is Side.SELL and p.role is Role.OPEN and p.price > D(30000) for p in places)

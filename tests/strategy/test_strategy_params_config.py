@@ -28,7 +28,7 @@ def test_params_fields_are_the_config_fields_plus_the_grids() -> None:
     # A setting added to one and not the other fails here instead of being silently dropped.
     params = {f.name for f in dataclasses.fields(GridParams)}
     config = set(StrategyConfig.model_fields) - NOT_PARAMETERS
-    assert params == config | {"anchor", "interval", "direction"}
+    assert params == config | {"anchor", "interval", "direction", "pivot"}  # pivot: issue 11 (neutral grids)
 
 
 def test_params_carry_every_setting_and_the_grid() -> None:

@@ -57,7 +57,7 @@ function showStatus(s) {
   $("symbol").textContent = s.symbol + " grid " + s.grid_id;
   $("venue").textContent = s.venue + (s.mode ? " (" + s.mode + (s.speed ? ", x" + s.speed : "") + ")" : "");
   if (s.price) setPrice(s.price);
-  $("position").textContent = short(s.position, 8);
+  showPosition(s);
   $("realized").textContent = short(s.realized_pnl);
   $("unrealized").textContent = short(s.unrealized_pnl);
   $("total").textContent = short(s.total_pnl);
@@ -68,6 +68,14 @@ function showStatus(s) {
   $("last-reconcile").textContent = s.last_reconcile ? time(s.last_reconcile.ts_ms) + " " + s.last_reconcile.reason : "-";
   $("uptime").textContent = duration(s.uptime_s);
   setPaused(s.paused, (s.pause_reasons || []).join(", "));
+}
+
+// Short and neutral grids (issue 11) report the signed net position and the direction; a
+// long grid's status carries neither and shows its position as before.
+function showPosition(s) {
+  const net = s.net_position !== undefined && s.net_position !== null;
+  $("position").textContent = short(net ? s.net_position : s.position, 8);
+  $("position-label").textContent = net ? "net position (" + s.direction + " grid)" : "position";
 }
 
 function setPaused(paused, reasons) {
@@ -95,7 +103,9 @@ function renderLadder(doc) {
     const o = lv.bound_order;
     const order = o ? o.side + " " + o.role + " " + short(o.amount, 8) + " @ " + short(o.price) +
       (Number(o.filled) ? " (filled " + short(o.filled, 8) + ")" : "") + (o.acknowledged ? "" : " sending") : "";
-    const cells = [lv.level, short(lv.price), lv.status, short(lv.qty, 8), short(lv.cost), short(lv.realized_pnl), lv.round_trips, order];
+    // A short slot's qty is owed (issue 11): shown negative, as it counts in the net position.
+    const qty = (lv.direction === "short" && held ? "-" : "") + short(lv.qty, 8);
+    const cells = [lv.level, short(lv.price), lv.status, qty, short(lv.cost), short(lv.realized_pnl), lv.round_trips, order];
     const classes = ["", "", "status", "qty", "", "", "", "order" + (o ? " " + o.side : "")];
     cells.forEach((c, i) => { const td = document.createElement("td"); td.textContent = c; if (classes[i]) td.className = classes[i]; tr.appendChild(td); });
     rows.push(tr);
@@ -205,7 +215,7 @@ function onEvent(kind, ev) {
     case "status":
       addSample(ev); drawChart();
       if (ev.price) setPrice(ev.price);
-      $("position").textContent = short(ev.position, 8);
+      showPosition(ev);
       $("realized").textContent = short(ev.realized_pnl);
       $("unrealized").textContent = short(ev.unrealized_pnl);
       $("total").textContent = short(ev.total_pnl);

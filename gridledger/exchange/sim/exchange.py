@@ -67,7 +67,9 @@ class SimExchange(SimVenueRuntime):
         self.core.on_tick(tick)
         self._dispatch()
         if self._ticker_waiters:
-            ticker = self._parser.parse_ws_ticker(bm.ws_ticker_24hr(self.core.ticker_stats()), "spot")
+            # Built directly, equal to ccxt's parse of the Binance event (exchange/sim/ticker_fast.py):
+            # no fault touches tickers, so nothing is lost by not formatting them (issue 12 item 5).
+            ticker = self._ticker_builder.build(self.core.ticker_stats())
             waiters, self._ticker_waiters = self._ticker_waiters, []
             for fut in waiters:
                 if not fut.done():

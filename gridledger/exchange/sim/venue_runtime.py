@@ -23,6 +23,7 @@ from gridledger.exchange.sim.clock import VirtualTimeLoop
 from gridledger.exchange.sim.faults import FaultCounters, FaultyStream
 from gridledger.exchange.sim.matching import SimCore
 from gridledger.exchange.sim.prices import SyntheticPath, Tick
+from gridledger.exchange.sim.ticker_fast import TickerBuilder
 from gridledger.exchange.sim.values import SimEvent, SimMarketSpec
 from gridledger.exchange.sim.venue_config import PathExhausted, SimConfig, SyntheticParams
 
@@ -72,10 +73,11 @@ class SimVenueRuntime:
         self.stream: FaultyStream[SimEvent] = FaultyStream(
             self.config.stream_faults, self.faults, connected=False, listener=self._wake_watchers
         )
-        self._parser = _make_parser(spec)
+        self._parser = self._new_parser(spec)
         self.markets: dict[str, Any] = self._parser.markets
         self.symbols: list[str] = list(self.markets)
         self._market: dict[str, Any] = self.markets[spec.symbol]
+        self._ticker_builder = TickerBuilder(self._parser, self._market)
         self._timeout_rng = random.Random(f"{self.config.seed}:create-timeout")
         self._error_rng = random.Random(f"{self.config.seed}:rest-error")
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -93,6 +95,11 @@ class SimVenueRuntime:
         self._ticker_waiters: list[asyncio.Future[dict[str, Any]]] = []
         self._cursors: dict[_Kind, int] = {"orders": 0, "trades": 0}
         self.path_done = asyncio.Event()
+
+    def _new_parser(self, spec: SimMarketSpec) -> Any:
+        """The offline ccxt instance that parses this venue's payloads; the perpetual venue
+        (:mod:`.perp_exchange`) overrides it with a ``binanceusdm`` one."""
+        return _make_parser(spec)
 
     # --- lifecycle ---------------------------------------------------------------------------
 

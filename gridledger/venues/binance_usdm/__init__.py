@@ -15,5 +15,6 @@ VENUE = Venue(
     DETECTORS,
     markets=frozenset({"linear"}),
     ccxt_ids=("binanceusdm",),
+    other_ids=("simusdm",),  # the paper simulator's perpetual speaks USDⓈ-M's formats
     order_stream_has_trades=True,
 )

@@ -291,6 +291,10 @@ def _one(payload: Any, instrument: Instrument, source: str) -> Parsed:
         if "commission" in payload and "qty" in payload:
             return user_trade(payload, instrument, source)
         return rest_order(payload, instrument, source)
+    if "i" in payload and "x" in payload and "X" in payload:
+        # ccxt.pro's binanceusdm keeps only the event's "o" object as an order's or trade's
+        # ``info``: read it as the ORDER_TRADE_UPDATE it came in.
+        return order_trade_update({"o": payload}, instrument, source)
     raise_binance_error(payload, "binance-usdm")
     raise InputError(f"not a binance-usdm message (no e or orderId); keys: {show(list(payload)[:12], 200)}")
 
