@@ -37,7 +37,8 @@ def register_secret(value: str | None) -> None:
 # A signed request carries its signature (and the key, on some venues) in the query string;
 # ccxt puts the whole URL, and sometimes the request body, in its exception messages. Any
 # query string that looks signed is cut off whole: its values are credentials or replayable.
-_SIGNED_KEYS = r"(?:signature|sign|timestamp|recvwindow|apikey|api_key|x-mbx-apikey|api-key|passphrase|nonce)"
+# A Binance user-stream URL carries its listen key (``?listenKey=``): it reads the account.
+_SIGNED_KEYS = r"(?:signature|sign|timestamp|recvwindow|apikey|api_key|x-mbx-apikey|api-key|passphrase|nonce|listenkey)"
 # A query string: from a "?" to the next blank, quote, bracket or "?" (linear: a scan never
 # passes another "?", so a hostile line cannot make it quadratic).
 _URL_QUERY = re.compile(r"\?(?P<query>[^\s\"'<>?]*)")

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from gridledger.store.exits import PHASES
+from gridledger.strategy.risk import EXIT_KINDS
+
 API_VERSION = "1.0.0"
 
 _DEC = {"type": "string", "description": "a decimal, exact, as a string"}
@@ -16,6 +19,26 @@ def _json(description: str, schema: dict[str, Any] | None = None) -> dict[str, A
 
 _ERR = _json("error", {"type": "object", "properties": {"error": {"type": "string"}}})
 _AUTH: list[dict[str, list[str]]] = [{"bearer": []}]
+# The status's ``risk_exit`` (``ExitRecord.as_dict``, store/exits.py): the [risk] limit the grid
+# hit, journaled so a restart neither forgets nor repeats it; null while no exit is in effect.
+_RISK_EXIT: dict[str, Any] = {
+    "type": "object",
+    "nullable": True,
+    "description": "the risk exit in effect (opening orders stop until `gridledger journal clear-exit`), or null",
+    "properties": {
+        "kind": {"type": "string", "enum": sorted(EXIT_KINDS)},
+        "detail": {"type": "string", "description": "why, in one line"},
+        "price": {**_DEC, "description": "the price that triggered it (a decimal string)"},
+        "ts_ms": {"type": "integer", "description": "when it triggered (epoch ms)"},
+        "position": {**_DEC, "description": "the net position at the trigger (a decimal string)"},
+        "phase": {
+            "type": "string",
+            "enum": list(PHASES),
+            "description": "cancelling the grid's orders, closing its inventory, or done",
+        },
+    },
+    "required": ["kind", "detail", "price", "ts_ms", "position", "phase"],
+}
 
 
 def _read(
@@ -80,6 +103,7 @@ def document() -> dict[str, Any]:
                         "total_pnl": _DEC,
                         "paused": {"type": "boolean"},
                         "pause_reasons": {"type": "array", "items": {"type": "string"}},
+                        "risk_exit": _RISK_EXIT,
                     },
                 },
             ),

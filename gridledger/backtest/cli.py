@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
+from gridledger.console import PipeSafeConsole
+
 # A pipe or a file gets the whole table, not an 80-column squeeze.
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
-err = Console(stderr=True, highlight=False)
+out = PipeSafeConsole(highlight=False, width=None if sys.stdout.isatty() else 140)
+err = PipeSafeConsole(stderr=True, highlight=False)  # a closed pipe exits 141
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from gridledger.backtest.benchmark import hold_fields, level_unrealized
 from gridledger.backtest.plot import PlotFill, PlotSeries
 from gridledger.domain.coid import decode
 from gridledger.domain.types import Side
@@ -97,12 +98,13 @@ def paper_figures(cfg: Any, ps: Any, result: Any) -> tuple[dict[str, Any], PlotS
                 "at": iso(int(ts[k])),
                 "peak_at": iso(int(ts[p])) if float(before[p]) > 0 else iso(int(ts[0])),
             }
-        bh = last / first - 1 if first > 0 else 0.0
         fields = {
             "capital_at_start": _r(capital),
             "return_on_capital_pct": _r(total / capital * 100, 3) if capital > 0 else None,
             "max_drawdown": drawdown,
-            "buy_and_hold": {"return_pct": _r(bh * 100, 3), "pnl_on_capital": _r(bh * capital)},
+            # Holding the grid's passive position: long for a long grid, short for a short one,
+            # left out with the reason for a neutral one (backtest/benchmark.py).
+            "buy_and_hold": hold_fields(str(cfg.grid.direction), first, last, capital, "pnl_on_capital"),
         }
     anchor, interval = cfg.grid.anchor, cfg.grid.interval
     lines: list[float] = []
@@ -123,7 +125,7 @@ def paper_figures(cfg: Any, ps: Any, result: Any) -> tuple[dict[str, Any], PlotS
             int(lv["level"]),
             float(Decimal(lv["price"])),
             float(Decimal(lv["realized_pnl"])),
-            float(Decimal(lv["qty"])) * last_price - float(Decimal(lv["cost"])),
+            level_unrealized(lv, float(Decimal(lv["qty"])), float(Decimal(lv["cost"])), last_price),
         )
         for lv in result.state["slots"]
     ]

@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from gridledger.domain.types import Side
+from gridledger.backtest.benchmark import level_unrealized
+from gridledger.domain.types import Role, Side
 
 MAX_POINTS = 5_000
 # Trace names the browser test looks for; keep them stable.
@@ -214,6 +215,11 @@ def _step_values(n: int, index: Sequence[int], values: Sequence[float]) -> np.nd
     return np.concatenate(([0.0], np.asarray(values, dtype=np.float64)))[which + 1]
 
 
+def _step(grid: Any, level: int) -> int:
+    direction = grid.level_direction(level)
+    return direction.step if direction is not None else 1
+
+
 def series_from_backtest(bt: Any, doc: dict[str, Any]) -> PlotSeries:
     """The page's series from a finished ``Backtest`` and its report document."""
     data = bt.data
@@ -229,7 +235,10 @@ def series_from_backtest(bt: Any, doc: dict[str, Any]) -> PlotSeries:
     lo, hi = float(np.min(data.low)) * step, float(np.max(data.high)) * step
     first = int(np.ceil((lo - float(anchor)) / float(interval)))
     last = int(np.floor((hi - float(anchor)) / float(interval)))
-    filled = {f.level for f in bt.fills} | {f.level + 1 for f in bt.fills if f.side is Side.BUY}
+    # Each fill's level and the level its closing order trades at: one up from a long slot, one
+    # down from a short one (the fill's level is its slot's).
+    grid = bt.setup.grid
+    filled = {f.level for f in bt.fills} | {f.level + _step(grid, f.level) for f in bt.fills if f.role is Role.OPEN}
     if last - first <= 200:
         lines = [float(anchor + k * interval) for k in range(first, last + 1)]
     else:  # a dense grid would be a grey wall: draw the levels that traded
@@ -240,7 +249,8 @@ def series_from_backtest(bt: Any, doc: dict[str, Any]) -> PlotSeries:
             int(lv["level"]),
             float(Decimal(lv["price"])),
             float(Decimal(lv["realized_pnl"])),
-            float(Decimal(lv["qty"])) * last_price - float(Decimal(lv["cost"])),
+            # A short slot gains as the price falls (backtest/benchmark.py).
+            level_unrealized(lv, float(Decimal(lv["qty"])), float(Decimal(lv["cost"])), last_price),
         )
         for lv in doc["levels"]
     ]

@@ -1,9 +1,10 @@
 """The backtest report: a JSON document, the terminal tables and the fills CSV.
 
 Booked figures (PnL, position, fees, per-level state) are the ledger's exact decimals, as
-strings. Figures over time (drawdown, capital committed, time with every buy filled) come
-from the state after each event candle valued at every candle's close in float64, and are
-rounded for display: they describe the run, they are never booked.
+strings. Figures over time (drawdown, capital committed, time with every opening order filled:
+"every buy filled" on a long grid) come from the state after each event candle valued at every
+candle's close in float64, and are rounded for display: they describe the run, they are never
+booked. The hold benchmark follows the grid's direction (``backtest/benchmark.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from gridledger.backtest.benchmark import hold_fields, hold_row, opening_filled_label
 from gridledger.backtest.feeguard import FeeCheck
 from gridledger.backtest.run import Backtest
 from gridledger.domain.numbers import ZERO, fmt
@@ -72,7 +74,10 @@ def _all_buys_filled(bt: Backtest) -> tuple[float, float]:
     t = data.ts_ms[times] + data.interval_ms
     t = np.minimum(t, end)
     nxt = np.append(t[1:], end)
-    flag = (np.asarray(m.open_buys) == 0) & (np.asarray(m.qty) > 0)
+    # Inventory held: a short grid's net quantity is negative (owed), so "held" is non-zero;
+    # a long grid's is never negative, so its figure is as before. ``open_buys`` counts every
+    # opening order (a short grid's are sells).
+    flag = (np.asarray(m.open_buys) == 0) & (np.asarray(m.qty) != 0)
     seconds = float(np.sum((nxt - t)[flag])) / 1000
     total = max(1.0, (end - start) / 1000)
     return seconds, seconds / total
@@ -115,8 +120,8 @@ def build_report(bt: Backtest, *, wall_seconds: float, fee_check: FeeCheck | Non
             dust_qty += qty - sellable
             dust_levels += 1
     held_s, held_share = _all_buys_filled(bt)
-    bh_return = (last / first - 1) if first > 0 else ZERO
     n = len(data)
+    direction = bt.setup.grid.direction.value
     doc: dict[str, Any] = {
         "symbol": state["symbol"],
         "grid_id": state["grid_id"],
@@ -146,10 +151,9 @@ def build_report(bt: Backtest, *, wall_seconds: float, fee_check: FeeCheck | Non
         "capital_committed_peak": _r(committed_peak),
         "return_on_committed_pct": _r(float(total) / committed_peak * 100, 3) if committed_peak > 0 else None,
         "max_drawdown": _drawdown(bt, pnl),
-        "buy_and_hold": {
-            "return_pct": _r(float(bh_return) * 100, 3),
-            "pnl_on_committed": _r(float(bh_return) * committed_peak),
-        },
+        # Holding the grid's passive position from the first price: bought for a long grid,
+        # sold short for a short grid, left out (with the reason) for a neutral one.
+        "buy_and_hold": hold_fields(direction, float(first), float(last), committed_peak, "pnl_on_committed"),
         "fees": state["fees"],
         "fees_in_quote": fmt(fee_quote),
         "fills": fills_n,
@@ -184,6 +188,10 @@ def build_report(bt: Backtest, *, wall_seconds: float, fee_check: FeeCheck | Non
         "wall_seconds": round(wall_seconds, 3),
         "rows_per_second": round(n / wall_seconds) if wall_seconds > 0 else None,
     }
+    if direction != "long":
+        # Short and neutral grids only, so a long grid's document reads exactly as before; the
+        # level rows carry each slot's direction (ledger_state).
+        doc["direction"] = direction
     return doc
 
 
@@ -228,7 +236,7 @@ def print_report(console: Console, doc: dict[str, Any]) -> None:
     summary.add_column(style="bold")
     summary.add_column(justify="right")
     dd = doc["max_drawdown"]
-    bh = doc["buy_and_hold"]
+    direction = doc.get("direction")  # set for short and neutral grids only (ledger_state)
     fees = ", ".join(f"{_q(Decimal(v), 8).rstrip('0').rstrip('.')} {a}" for a, v in doc["fees"].items()) or "none"
     roc = doc["return_on_committed_pct"]
     rows = [
@@ -240,7 +248,7 @@ def print_report(console: Console, doc: dict[str, Any]) -> None:
         ("capital committed (peak)", doc["capital_committed_peak"]),
         ("return on committed", f"{roc} %" if roc is not None else "n/a"),
         ("max drawdown", f"{dd['value']}" + (f" at {dd['at']} (peak {dd['peak_at']})" if dd["at"] else "")),
-        ("buy and hold", f"{bh['return_pct']} % ({bh['pnl_on_committed']} on the committed capital)"),
+        hold_row(doc, "pnl_on_committed", "the committed capital"),
         ("fees", f"{fees} (= {_q(Decimal(doc['fees_in_quote']), 4)} quote)"),
         ("fills / round trips", f"{doc['fills']} / {doc['round_trips']}"),
         (
@@ -250,7 +258,7 @@ def print_report(console: Console, doc: dict[str, Any]) -> None:
             if doc["round_trips"]
             else "n/a",
         ),
-        ("every buy filled", f"{doc['time_all_buys_filled']['pct']} % of the time"),
+        (opening_filled_label(direction), f"{doc['time_all_buys_filled']['pct']} % of the time"),
         (
             "dust",
             f"{doc['dust']['qty']} in {doc['dust']['levels']} levels (worth {_q(Decimal(doc['dust']['value']), 4)})",

@@ -22,7 +22,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from gridledger.backtest.cli import _bundled_config, _check_output, _fail, err, parse_date
@@ -30,6 +29,7 @@ from gridledger.backtest.sweep_output import COLUMNS, print_table, sort_rows, wr
 from gridledger.backtest.sweep_pool import run_all, run_combo
 from gridledger.backtest.sweep_sets import NOT_SWEEPABLE, SECTIONS, Axis, apply, check_combo, parse_sets
 from gridledger.config import ConfigError, load_config
+from gridledger.console import PipeSafeConsole
 from gridledger.marketdata.series import DataError
 
 
@@ -121,7 +121,7 @@ def sweep_command(
             warned.add(row["fee_message"])
             err.print(f"[bold yellow]warning:[/] {escape(row['fee_message'])}", soft_wrap=True)
     rows = sort_rows(rows)
-    print_table(Console(highlight=False, width=80), rows, axes, top)
+    print_table(PipeSafeConsole(highlight=False, width=80), rows, axes, top)
     if csv_out is not None:
         write_csv(rows, axes, csv_out)
     if heatmap is not None:

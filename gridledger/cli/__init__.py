@@ -32,11 +32,23 @@ def main() -> None:
     escapes to here is a bug: it is said in one line with exit code 70 (EX_SOFTWARE), and
     ``GRIDLEDGER_DEBUG=1`` shows the traceback. No crash file is written: a traceback can
     quote request text, and secrets never go to disk or /tmp.
+
+    A closed stdout (``gridledger paper | head``) ends with exit code 141 (128 + SIGPIPE) and
+    nothing on stderr, whatever the command: 1 is MISMATCH, so it must not mean "the reader
+    went away" too (see :mod:`gridledger.console`).
     """
     import os
 
+    from gridledger.console import EXIT_BROKEN_PIPE, pipe_exit_code, silence_stdout, stdout_is_null
+
+    started_null = stdout_is_null()
     try:
         app()
+    except SystemExit as exc:
+        raise SystemExit(pipe_exit_code(exc.code, started_null)) from None
+    except BrokenPipeError:
+        silence_stdout()
+        raise SystemExit(EXIT_BROKEN_PIPE) from None
     except KeyboardInterrupt:
         err.print("interrupted", markup=False)
         raise SystemExit(130) from None

@@ -10,14 +10,15 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from gridledger.config import ConfigError, load_config
+from gridledger.console import PipeSafeConsole
 from gridledger.venues.registry import format_names
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# Pipe-safe: a closed stdout (`| head`) exits 141, not 1 (= MISMATCH); see gridledger.console.
+out = PipeSafeConsole(highlight=False)
+err = PipeSafeConsole(stderr=True, highlight=False)
 
 # --format choices: "auto" and every format the venue registry declares (a new venue appears
 # here by itself). mypy cannot see members of an Enum built from a computed mapping.

@@ -93,6 +93,8 @@ def journal_export(
                 result = export(db, fh)
     except JournalError as exc:
         fail(str(exc))
+    except BrokenPipeError:
+        raise  # stdout's reader went away: exit 141 quietly (gridledger.console), not an error
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}")
     left = ", ".join(f"{k} {v}" for k, v in sorted(result.left_out.items())) or "nothing"

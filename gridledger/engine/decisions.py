@@ -3,10 +3,20 @@
 The strategy is pure (``decide``); this is where its inputs are read from the ledger and its
 actions are filtered by what only the shell knows: a level waiting out a refusal, a slot
 whose fees are not all known yet, opening orders paused.
+
+A held action must not wait for the next price: in a quiet market none may come for a long
+time, and a filled buy held for its fees would sit without its closing sell. So a decision
+that held something back says so (``Shared.held``), and whatever may release it decides
+again at the last price: evidence applied (fees now known, an order ended: engine/ingest.py),
+a query answered or a reconciliation done (engine/reconcile.py; a drift pause may have
+lifted), the end of a level's back-off (a timer here). A pause switched off sets ``decide``
+itself (engine/runtime.py, engine/perp.py). Nothing of this runs while no action is held,
+so the order sequence of an engine that never holds anything is unchanged.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -48,6 +58,7 @@ class Decider:
         self.gate = PlanGate()
         self.plans = 0  # decide() calls made by on_price
         self.skipped = 0  # prices the gate found nothing new in
+        self._backoff_wake: asyncio.TimerHandle | None = None  # decide when a level's back-off ends
 
     def slot_views(self) -> dict[int, SlotView]:
         ledger = self.sh.ledger
@@ -99,14 +110,18 @@ class Decider:
         sh.last_price = price
         if not sh.ready or sh.stopping or self.params is None or self.rules is None:
             return
+        # Releases counted from here on reach this decision or the next one (_held).
+        seen = sh.unblocks
         self.on_price_seen(price)
         if self.guard is not None and not self.dry_run and await self.guard.on_price(price):
+            self._held(self.guard.held, seen)
             return  # a risk exit owns the grid now: checked on every price, before the plan gate
         # Everything above runs on every price; planning only when something changed.
         params, rules, ledger = self.params, self.rules, sh.ledger
         paused = self.paused()
         if self.gate.unchanged(ledger, ledger.version, sh.state, params, rules, paused, price):
             self.skipped += 1
+            self._held(paused and not self.dry_run, seen)
             return
         self.plans += 1
         decision = self._capped(decide(sh.state, params, rules, price, self.slot_views(), paused=paused))
@@ -122,28 +137,56 @@ class Decider:
             return
         hold = self.fee_pending_levels()
         now = sh.clock()
+        # Paused: decide() left the opening orders out; a lifted pause must decide again.
+        held = paused
         for action in decision.actions:
             if sh.stopping:
                 return
             if isinstance(action, Cancel):
                 await self.orders.cancel(action)
             elif isinstance(action, Place):
-                if action.role is Role.CLOSE and action.level in hold:
-                    continue
-                if sh.resolver.level_waiting(action.level, now):
-                    continue
-                if self.paused() and action.role is Role.OPEN:
+                if (
+                    (action.role is Role.CLOSE and action.level in hold)
+                    or sh.resolver.level_waiting(action.level, now)
+                    or (self.paused() and action.role is Role.OPEN)
+                ):
+                    held = True
                     continue
                 await self.orders.place(action)
+        self._held(held, seen)
+
+    def _held(self, held: bool, seen: int) -> None:
+        """Record whether this decision held an action back, so that a release decides again.
+
+        A release that came while this decision ran (between its reading of the holds and
+        now, across the awaits of its orders) found ``held`` still at the previous
+        decision's value: ``seen`` catches it. A level's back-off ends with time, not with
+        an event: a timer decides again then."""
+        sh = self.sh
+        sh.held = held
+        if not held:
+            return
+        if sh.unblocks != seen:
+            sh.decide.set()
+        retry = sh.resolver.next_retry(sh.clock())
+        wake = self._backoff_wake
+        if retry is not None and (wake is None or wake.cancelled() or wake.when() > retry or wake.when() <= sh.clock()):
+            if wake is not None:
+                wake.cancel()
+            self._backoff_wake = asyncio.get_running_loop().call_at(retry, sh.decide.set)
 
     async def loop(self) -> None:
         """Decide on the latest price whenever it moves or the ledger's slots change."""
         sh = self.sh
-        while not sh.stopping:
-            await sh.decide.wait()
-            sh.decide.clear()
-            if sh.last_price is not None:
-                await self.on_price(sh.last_price)
+        try:
+            while not sh.stopping:
+                await sh.decide.wait()
+                sh.decide.clear()
+                if sh.last_price is not None:
+                    await self.on_price(sh.last_price)
+        finally:
+            if self._backoff_wake is not None:
+                self._backoff_wake.cancel()
 
 
 __all__ = ["Decider"]

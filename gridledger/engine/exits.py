@@ -35,7 +35,17 @@ from gridledger.engine.shared import Shared
 from gridledger.ledger.records import OrderRecord
 from gridledger.logs import log_event
 from gridledger.store.exits import ExitRecord, ExitStore, Phase
-from gridledger.strategy import Cancel, Decision, LiveOrder, MarketRules, Place, meets_minimums, sellable_amount
+from gridledger.strategy import (
+    Cancel,
+    Decision,
+    LiveOrder,
+    MarketRules,
+    Note,
+    Place,
+    StrategyState,
+    meets_minimums,
+    sellable_amount,
+)
 from gridledger.strategy.risk import (
     ExitReason,
     Exposure,
@@ -80,6 +90,9 @@ class RiskGuard:
         # Funding received minus paid, for a perpetual's equity (H4's funding book sets it).
         self.funding: Callable[[], Decimal] | None = None
         self.dust: tuple[int, ...] = ()  # levels whose inventory is too small to close
+        # The last step held a close back (fees not known, a level's back-off): the decider
+        # decides again when something may release it, not only on the next price.
+        self.held = False
         self._seen: dict[str, float] = {}  # exit order -> when this engine first saw it live
         self._exposure: tuple[int, Exposure] | None = None
 
@@ -186,6 +199,7 @@ class RiskGuard:
 
     # ------------------------------------------------------------------ the exit's steps
     async def step(self, price: Decimal) -> None:
+        self.held = False
         if self.exit is None or self.sh.stopping:
             return
         if self.exit.phase == "cancel":
@@ -234,26 +248,70 @@ class RiskGuard:
             qty = slot.state.qty
             if qty <= 0 or slot.bound is not None:
                 continue
-            direction = sh.grid.level_direction(level)
-            if direction is None:
+            if sh.grid.level_direction(level) is None:
                 continue
-            closing = direction.closing_side
-            limit = exit_price(closing, price, self.limits.exit_slippage, rules.price_step)
-            amount = sellable_amount(qty, rules)
-            if amount <= 0 or not meets_minimums(amount, limit, rules):
+            order = self._exit_order(level, qty, price, rules)
+            if order is None:
                 dust.append(level)
                 continue
             if level in hold or sh.resolver.level_waiting(level, now):
                 busy = True  # fees still unknown, or the venue refused it: try again later
+                self.held = True
                 continue
             busy = True
             # Reduce-only on a perpetual is the order desk's rule for every closing order
             # (engine/perp.py closes_reduce_only): always for a long or short grid; for a
             # neutral grid only when the order shrinks the net position, since a long slot's
             # sell while the net is short would be refused, and the ledger needs that close.
-            await self.orders.place(Place(level, closing, Role.CLOSE, limit, amount, False))
+            await self.orders.place(order)
         self.dust = tuple(dust)
         return busy
+
+    def _exit_order(self, level: int, qty: Decimal, price: Decimal, rules: MarketRules) -> Place | None:
+        """A slot's exit order at ``price``: its closing side, a marketable limit at most
+        ``exit_slippage`` worse; None when its inventory is dust (below the minimums)."""
+        direction = self.sh.grid.level_direction(level)
+        if direction is None:
+            return None
+        closing = direction.closing_side
+        limit = exit_price(closing, price, self.limits.exit_slippage, rules.price_step)
+        amount = sellable_amount(qty, rules)
+        if amount <= 0 or not meets_minimums(amount, limit, rules):
+            return None
+        return Place(level, closing, Role.CLOSE, limit, amount, False)
+
+    def plan(self, price: Decimal, state: StrategyState) -> Decision:
+        """What the exit's next step would send at ``price`` (no I/O; ``live --dry-run``).
+
+        While an exit is in effect the strategy decides nothing (no opening order): this is
+        the plan instead. Phase ``cancel``: a cancel per live order (the closes follow once
+        the ledger holds none; with none live, the closes at once, as :meth:`step` does).
+        Phase ``close``: one closing order per slot with inventory and no live order (a live
+        exit order is kept, or repriced after ``exit_reprice_s``). Phase ``done``: nothing."""
+        record = self.exit
+        if record is None or record.phase == "done":
+            return Decision(state=state)
+        ledger = self.sh.ledger
+        live = ledger.live_orders()
+        if record.phase == "cancel" and live:
+            cancels = tuple(Cancel(rec.level, rec.client_id, CANCEL_REASON) for rec in live)
+            return Decision(state=state, actions=cancels)
+        rules = self._rules()
+        if rules is None:
+            return Decision(state=state)
+        actions: list[Place] = []
+        notes: list[Note] = []
+        for level in sorted(ledger.slots):
+            slot = ledger.slots[level]
+            qty = slot.state.qty
+            if qty <= 0 or slot.bound is not None or self.sh.grid.level_direction(level) is None:
+                continue
+            order = self._exit_order(level, qty, price, rules)
+            if order is None:
+                notes.append(Note(level, "dust", f"qty {fmt(qty)} is below the minimums: kept", qty=qty))
+            else:
+                actions.append(order)
+        return Decision(state=state, actions=tuple(actions), notes=tuple(notes))
 
 
 def _marketable(rec: OrderRecord, price: Decimal) -> bool:

@@ -176,12 +176,14 @@ class Ingest:
         """Evidence that shows a gap asks the exchange: never fill a gap by assumption (R6).
 
         Evidence that changed a slot (a fill, an order finished) asks for a new decision,
-        so a filled buy gets its closing sell without waiting for the next price."""
+        so a filled buy gets its closing sell without waiting for the next price. Any other
+        applied evidence (a fee now known, R1) may release an action the last decision held
+        back: Shared.unblocked decides again then (engine/decisions.py)."""
         sh = self.sh
-        if out.kind is OutcomeKind.APPLIED and (
-            out.status_after != out.status_before or out.filled_delta or out.slot_qty_delta
-        ):
-            sh.decide.set()
+        if out.kind is OutcomeKind.APPLIED:
+            if out.status_after != out.status_before or out.filled_delta or out.slot_qty_delta:
+                sh.decide.set()
+            sh.unblocked()
         if out.client_id and out.kind is OutcomeKind.APPLIED and out.client_id in sh.resolver.orders:
             sh.resolver.fire(out.client_id, OrderEvent.EVIDENCE, sh.clock())
         if out.gap:

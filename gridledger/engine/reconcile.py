@@ -47,7 +47,17 @@ class Reconciler:
 
     # ------------------------------------------------------------------ single queries
     async def query(self, rec: OrderRecord) -> None:
-        """Ask the exchange about one order and apply the answer (R6)."""
+        """Ask the exchange about one order and apply the answer (R6).
+
+        However it ends, the order's entry in the resolver moved (answered, not found, no
+        answer), and a closing order held while its query was pending may go now: the
+        decider decides again if it held something (Shared.unblocked)."""
+        try:
+            await self._query(rec)
+        finally:
+            self.sh.unblocked()
+
+    async def _query(self, rec: OrderRecord) -> None:
         sh = self.sh
         sh.stats.queries += 1
         params = {} if rec.order_id else {"clientOrderId": rec.client_id}
@@ -97,6 +107,7 @@ class Reconciler:
             await self.query(rec)
         for order_id in sh.resolver.take_parked():
             await self.query_order_id(order_id)
+        sh.unblocked()  # FORGET above ends a pending query without asking (a held close may go)
 
     def check_crossings(self, price: Decimal) -> None:
         """The market traded through a live order's price, and no fill has been seen: the
@@ -177,6 +188,7 @@ class Reconciler:
         report = await self.drift.check(open_ids)
         sh.resolver.prune({r.client_id for r in sh.ledger.live_orders()})
         self.schedule.finished(sh.clock(), drift=not self.drift.within(report))
+        sh.unblocked()  # a drift pause may have lifted: opening orders the last decision left out
 
     async def housekeeping(self) -> None:
         """Answers queries as they come; reconciles when the schedule says (engine/schedule.py):

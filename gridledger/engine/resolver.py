@@ -249,6 +249,11 @@ class OrderResolver:
         self.levels[level] = (now + delay, delay)
         return delay
 
+    def next_retry(self, now: float) -> float | None:
+        """The earliest end of a level's back-off still ahead of ``now``, or None."""
+        ahead = [until for until, _ in self.levels.values() if until > now]
+        return min(ahead) if ahead else None
+
     def level_accepted(self, level: int) -> None:
         self.levels.pop(level, None)
 

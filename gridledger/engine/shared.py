@@ -38,6 +38,7 @@ class EngineStats:
     reconciles: int = 0
     reconciles_failed: int = 0
     reconnects: int = 0
+    listen_key_expiries: int = 0  # account-stream watches that found the listen key dead (streams.py)
     drift_pauses: int = 0
     twin_evidence: int = 0  # evidence of another engine trading this grid (engine/ingest.py)
     bad_messages: int = 0
@@ -77,6 +78,10 @@ class Shared:
     state: StrategyState = field(default_factory=StrategyState)  # the strategy's memory (retries)
     loop: asyncio.AbstractEventLoop | None = None
     events: EventBus = field(default_factory=EventBus)  # what happened, for watchers (engine/events.py)
+    # The last decision held an action back (fees not known, a level's back-off, paused) and
+    # how many times something that may release one happened (engine/decisions.py).
+    held: bool = False
+    unblocks: int = 0
 
     @property
     def symbol(self) -> str:
@@ -95,3 +100,11 @@ class Shared:
 
     def ask(self) -> None:
         self.wake.set()
+
+    def unblocked(self) -> None:
+        """Something that may release a held action changed without a new price (evidence
+        applied, a query answered, a reconciliation done): decide again at the last price.
+        Only when the last decision held something back, so a quiet engine stays quiet."""
+        self.unblocks += 1
+        if self.held:
+            self.decide.set()

@@ -2,7 +2,8 @@
 
 ccxt does not replay what a dropped stream missed, so every disconnect and every idle
 timeout asks for a REST reconciliation; the order and trade updates themselves go to
-ingest, prices only update the last price and wake the decision loop.
+ingest, prices only update the last price and wake the decision loop. An expired or
+unknown listen key is a disconnect too, not an authentication failure (engine/stream_errors.py).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import Any
 import ccxt
 
 from gridledger.domain.numbers import InputError, opt_decimal
-from gridledger.engine import events
+from gridledger.engine import events, stream_errors
 from gridledger.engine.shared import EngineFatal, Shared
+from gridledger.engine.stream_errors import StreamFault, mask_listen_keys
 from gridledger.ledger.outcomes import Outcome
 from gridledger.logs import log_event, redact
 
@@ -64,8 +66,15 @@ class Streams:
                 # ConnectionError: ccxt's keep-alive ping can fail on a socket the venue is
                 # closing (aiohttp's ClientConnectionResetError) and rejects the watch with
                 # that raw error, not a ccxt one: a disconnect all the same.
-                if isinstance(exc, (ccxt.AuthenticationError, ccxt.BadSymbol)):
-                    raise EngineFatal(f"{name} stream: {redact(str(exc))}") from exc
+                fault = stream_errors.classify(exc)
+                if fault is StreamFault.FATAL:
+                    raise EngineFatal(f"{name} stream: {mask_listen_keys(redact(str(exc)))}") from exc
+                if fault is StreamFault.LISTEN_KEY:
+                    # Expired or unknown listen key (Binance -1125, which ccxt raises as an
+                    # AuthenticationError): not bad credentials. Forget it so the next watch
+                    # takes a new one; the reconcile below finds what the dead stream missed.
+                    stream_errors.forget_listen_key(self.sh.ex, exc)
+                    self.sh.stats.listen_key_expiries += 1
                 self.sh.stats.reconnects += 1
                 log_event(
                     log,
@@ -73,11 +82,17 @@ class Streams:
                     "stream disconnected",
                     stream=name,
                     error=type(exc).__name__,
-                    message=redact(str(exc))[:200],
+                    reason=fault.value,
+                    message=mask_listen_keys(redact(str(exc)))[:200],
                     attempt=attempt,
                 )
                 self.sh.events.publish(
-                    events.RECONNECT, self.sh.now_ms(), stream=name, attempt=attempt, error=type(exc).__name__
+                    events.RECONNECT,
+                    self.sh.now_ms(),
+                    stream=name,
+                    attempt=attempt,
+                    error=type(exc).__name__,
+                    reason=fault.value,
                 )
                 # ccxt does not replay what was missed: reconcile by REST after reconnecting.
                 self.request_reconcile("reconnect")

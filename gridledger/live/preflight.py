@@ -9,7 +9,7 @@ import ccxt
 
 from gridledger.backtest.feeguard import check_fee_step
 from gridledger.domain.numbers import ZERO, InputError, opt_decimal
-from gridledger.domain.types import GridDirection, Role
+from gridledger.domain.types import Direction, GridDirection, Role, Side
 from gridledger.engine.markets import MarketError, fee_rates
 from gridledger.engine.runtime import EngineFatal, GridEngine
 from gridledger.live.perp_setup import EXIT_PERP_SETUP, PerpSetupError, setup_perp
@@ -91,6 +91,16 @@ async def preflight(engine: GridEngine) -> PreflightReport:
         raise PreflightError("fee rate unknown: the market gives no maker fee")
     lines.append(f"fees: maker {maker}, taker {taker}")
     price = await _current_price(engine)
+    in_effect = engine.risk_exit
+    if in_effect is not None:
+        # A journaled risk exit places no opening order again until it is cleared: the fee-step,
+        # window and balance checks are about opening orders, and refusing the start on them
+        # would leave the exit's inventory unclosed.
+        lines.append(
+            f"risk exit in effect: {in_effect.kind} ({in_effect.phase}); no opening orders, so the fee-step, "
+            "window and balance checks are skipped"
+        )
+        return PreflightReport(tuple(lines), maker, ZERO)
     fee_check = check_fee_step(engine.params, maker, taker if taker is not None else maker, price)
     if not fee_check.ok:
         if not engine.config.strategy.allow_step_below_fee:
@@ -99,11 +109,9 @@ async def preflight(engine: GridEngine) -> PreflightReport:
                 "allow_step_below_fee = true to run it anyway"
             )
         lines.append(f"warning: {fee_check.message()} (allowed by [strategy] allow_step_below_fee)")
-    buys = _check_window(engine, price, maker, taker)
-    lines.append(
-        f"price {price}: the buy window would place {len(buys)} buys, "
-        f"{', '.join(f'{b.amount} at {b.price}' for b in buys) or 'none'}"
-    )
+    buys = _check_window(engine, price, maker, taker)  # the opening orders: buys, sells or both
+    direction = engine.grid.direction
+    lines.append(window_line(direction, price, buys))
     try:
         balance = await engine.ex.fetch_balance()
     except ccxt.AuthenticationError as exc:
@@ -134,8 +142,27 @@ async def preflight(engine: GridEngine) -> PreflightReport:
             f"balance: the grid needs {needed} {funding} for {len(buys)} {opens} of about "
             f"{engine.params.quote_per_level}; {free} is free (+{committed} in our {held})"
         )
-    lines.append(f"balance: {free} {funding} free, {needed} needed for the buy window")
+    window = {GridDirection.LONG: "buy window", GridDirection.SHORT: "sell window"}.get(direction, "opening window")
+    lines.append(f"balance: {free} {funding} free, {needed} needed for the {window}")
     return PreflightReport(tuple(lines), maker, free)
+
+
+def _listed(orders: list[Place]) -> str:
+    return ", ".join(f"{o.amount} at {o.price}" for o in orders) or "none"
+
+
+def window_line(direction: GridDirection, price: Decimal, opens: list[Place]) -> str:
+    """The preflight's line about the opening orders the strategy would place now."""
+    if direction is GridDirection.LONG:
+        return f"price {price}: the buy window would place {len(opens)} buys, {_listed(opens)}"
+    if direction is GridDirection.SHORT:
+        return f"price {price}: the sell window would place {len(opens)} opening sells, {_listed(opens)}"
+    buys = [o for o in opens if o.side is Side.BUY]
+    sells = [o for o in opens if o.side is Side.SELL]
+    return (
+        f"price {price}: the opening window would place {len(buys)} buys below the pivot "
+        f"({_listed(buys)}) and {len(sells)} opening sells above it ({_listed(sells)})"
+    )
 
 
 async def _current_price(engine: GridEngine) -> Decimal:
@@ -155,7 +182,8 @@ async def _current_price(engine: GridEngine) -> Decimal:
 
 
 def _check_window(engine: GridEngine, price: Decimal, maker: Decimal, taker: Decimal | None) -> list[Place]:
-    """The opening buys the strategy would place now, and the closing sell of each.
+    """The opening orders the strategy would place now (a long slot's buys, a short slot's
+    sells), and the closing order of each (one level up for a long slot, one down for a short).
 
     Sizing comes from the strategy itself (``decide`` at the trailing centre for ``price``,
     on an empty grid so every level of the window is sized), not from the anchor: a grid
@@ -179,11 +207,13 @@ def _check_window(engine: GridEngine, price: Decimal, maker: Decimal, taker: Dec
         with localcontext(GRID_CONTEXT):
             held = buy.amount - buy.amount * rate
         sell_amount = sellable_amount(held, rules)
-        sell_price = order_price(params, rules, buy.level + 1)
+        slot = params.level_direction(buy.level) or Direction.LONG
+        sell_price = order_price(params, rules, buy.level + slot.step)
         if not meets_minimums(sell_amount, sell_price, rules):
+            opening, closing = slot.opening_side.value, slot.closing_side.value
             raise PreflightError(
-                f"quote_per_level {params.quote_per_level} is too small: the buy of {buy.amount} at {buy.price} "
-                f"keeps {sell_amount} after a base-asset fee, and its closing sell at {sell_price} would be "
+                f"quote_per_level {params.quote_per_level} is too small: the {opening} of {buy.amount} at "
+                f"{buy.price} keeps {sell_amount} after a base-asset fee, and its closing {closing} at {sell_price} would be "
                 f"below the market's minimum amount {rules.min_amount} or notional {rules.min_notional}; "
                 "raise quote_per_level"
             )

@@ -43,7 +43,14 @@ def journal_path(cfg: Config, settings: ExchangeSettings, db: Path | None) -> Pa
     return Path(settings.journal or f"gridledger-{cfg.grid.id}.db")
 
 
-def print_plan(console: Console, decision: Decision) -> None:
+def _exit_idle(phase: str) -> str:
+    """What an empty plan means while a risk exit is in effect."""
+    if phase == "done":
+        return "no actions: the risk exit is done (inventory closed); no opening orders until `journal clear-exit`"
+    return "no actions: the risk exit has nothing to send at this price; no opening orders"
+
+
+def print_plan(console: Console, decision: Decision, *, empty: str | None = None) -> None:
     table = Table(title="actions the engine would send", title_justify="left")
     for col in ("action", "level", "side", "role", "price", "amount", "post-only / reason"):
         table.add_column(col)
@@ -62,7 +69,7 @@ def print_plan(console: Console, decision: Decision) -> None:
             table.add_row("cancel", str(a.level), "", "", "", "", f"{a.client_id}: {a.reason}")
     console.print(table)
     if not decision.actions:
-        console.print("no actions: the grid is where the strategy wants it")
+        console.print(escape(empty or "no actions: the grid is where the strategy wants it"))
     for note in decision.notes:
         console.print(f"  note level {note.level}: {note.kind} {note.detail}")
 
@@ -204,7 +211,13 @@ async def run_live(
                 f"{len(engine.ledger.live_orders())}, drift {fmt(engine.drift.base_drift)}; "
                 f"price {fmt(price)}"
             )
-            print_plan(console, engine.plan(price))
+            if engine.risk_exit is not None:
+                # The exit owns the grid (engine/exits.py): the engine would send the exit's next
+                # step, never the strategy's opening orders, so that is the plan shown.
+                exit_plan = engine.risk.plan(price, engine.sh.state)
+                print_plan(console, exit_plan, empty=_exit_idle(engine.risk_exit.phase))
+            else:
+                print_plan(console, engine.plan(price))
             return 0
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

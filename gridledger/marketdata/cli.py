@@ -9,16 +9,17 @@ from typing import NoReturn
 
 import numpy as np
 import typer
-from rich.console import Console
 from rich.markup import escape
+
+from gridledger.console import PipeSafeConsole
 
 data_app = typer.Typer(
     help="Market data: import files into the local cache, or download candles with ccxt.",
     no_args_is_help=True,
     add_completion=False,
 )
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+err = PipeSafeConsole(stderr=True, highlight=False)  # a closed pipe exits 141
+out = PipeSafeConsole(highlight=False)
 CHUNK_ROWS = 1_000_000  # an import is written in chunks of this many rows
 
 

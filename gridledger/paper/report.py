@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from gridledger.backtest.benchmark import hold_row
 from gridledger.display import grid_quote_step, places
 from gridledger.domain.numbers import fmt
 from gridledger.paper.session import PaperResult
@@ -184,11 +185,12 @@ def _quote_places(doc: dict[str, Any]) -> int:
 def _figures_rows(doc: dict[str, Any]) -> list[tuple[str, str]]:
     rows = [("total PnL", _q(doc["total_pnl"], _quote_places(doc)))] if "total_pnl" in doc else []
     if doc.get("max_drawdown"):
-        roc, dd, bh = doc["return_on_capital_pct"], doc["max_drawdown"], doc["buy_and_hold"]
+        roc, dd = doc["return_on_capital_pct"], doc["max_drawdown"]
         rows += [
             ("return on capital", f"{roc} % of {doc['capital_at_start']}" if roc is not None else "n/a"),
             ("max drawdown", dd["value"] + (f" at {dd['at']} (peak {dd['peak_at']})" if dd["at"] else "")),
-            ("buy and hold", f"{bh['return_pct']} % ({bh['pnl_on_capital']} on the capital)"),
+            # Direction-aware: a short grid is compared with holding the short (backtest/benchmark.py).
+            hold_row(doc, "pnl_on_capital", "the capital"),
         ]
     return rows
 

@@ -64,13 +64,13 @@ def test_a_short_grid_counts_its_live_opening_sell_as_committed(tmp_path: Path) 
     # The window needs 543.6 USDT; 400 is free and our resting sell of 0.006 at 30200 holds
     # 181.2 of it: enough. Counting only buys would refuse the start.
     lines = _preflight(tmp_path, "short", "400", 1, (2, Side.SELL))
-    assert "balance: 400 USDT free, 543.6000 needed for the buy window" in lines
+    assert "balance: 400 USDT free, 543.6000 needed for the sell window" in lines
 
 
 def test_a_short_grid_at_leverage_counts_the_sell_s_margin(tmp_path: Path) -> None:
     # 135.9 needed at 4x; 100 free + 181.2 / 4 = 45.3 held by the resting sell.
     lines = _preflight(tmp_path, "short", "100", 4, (2, Side.SELL))
-    assert "balance: 100 USDT free, 135.90000000 needed for the buy window" in lines
+    assert "balance: 100 USDT free, 135.90000000 needed for the sell window" in lines
 
 
 def test_a_short_grid_refusal_names_its_opening_orders(tmp_path: Path) -> None:
@@ -90,3 +90,28 @@ def test_a_perp_s_open_buys_count_their_margin_not_their_notional(tmp_path: Path
     assert str(info.value) == (
         "balance: the grid needs 134.10000000 USDT for 3 buys of about 200; 80 is free (+44.70000000 in our open buys)"
     )
+
+
+def test_a_journaled_risk_exit_skips_the_opening_checks_so_the_close_can_finish(tmp_path: Path) -> None:
+    # 100 USDT free cannot fund a short grid's window at 1x (543.6 needed): without an exit the
+    # start is refused. With a risk exit in effect no opening order is placed again, so the
+    # refusal would only stop the exit from closing the inventory it still holds.
+    from decimal import Decimal
+
+    from gridledger.store.exits import ExitRecord
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with pytest.raises(PreflightError):
+        _preflight(tmp_path / "a", "short", "100", 1, (2, Side.SELL))
+    engine = engine_with_inventory(tmp_path / "b", "short", Venue("100"), leverage=1)
+    try:
+        engine.risk.exit = ExitRecord(
+            "stop_loss", "price 30500 at or above 30400", Decimal("30500"), 0, Decimal("-0.006"), "close"
+        )
+        lines = list(asyncio.run(preflight(engine)).lines)
+    finally:
+        engine.journal.close()
+    skipped = "no opening orders, so the fee-step, window and balance checks are skipped"
+    assert f"risk exit in effect: stop_loss (close); {skipped}" in lines
+    assert not any(line.startswith("balance:") for line in lines)

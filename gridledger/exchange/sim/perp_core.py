@@ -25,8 +25,10 @@ one-way mode instead of spot balances:
 - Liquidation: after each print, when the margin balance (cross: wallet + unrealized PnL;
   isolated: the position's margin + its unrealized PnL) is below maintenance margin, every
   open order is canceled and the position is closed at the mark by an ``autoclose-`` order
-  (execution type ``CALCULATED``), paying the taker fee; a wallet left below zero is
-  brought back to zero by the insurance fund. Each is recorded as a :class:`Liquidation`.
+  (execution type ``CALCULATED``), paying the taker fee; the insurance fund covers a loss
+  beyond what was at stake (cross: a wallet left below zero is brought back to zero;
+  isolated: to what the cross wallet held, since an isolated position loses at most its
+  isolated margin). Each is recorded as a :class:`Liquidation`.
 
 Ground truth kept exactly: ``cash`` (deposits + sell notional - buy notional - fees +
 funding, a Decimal) and the position's entry cost (a Fraction); wallet = cash + cost.
@@ -517,6 +519,13 @@ class PerpCore(SimCore):
         balance = self.margin_balance()
         if balance >= maint:
             return
+        # Isolated: the position can lose at most its isolated margin; the rest of the wallet
+        # (the cross wallet) is not at stake, so a loss beyond the isolated margin (a jump past
+        # the liquidation price) is the insurance fund's, not the cross wallet's. Cross: the
+        # whole wallet is at stake, down to zero. Rounded down to the wire's 8 decimals.
+        floor = ZERO
+        if self.margin_mode == "isolated":
+            floor = max(ZERO, to_decimal8(self.wallet - Fraction(self.isolated_margin), ROUND_DOWN))
         for order in self.open_orders():
             self._store(replace(order, status=OrderStatus.CANCELED, updated_ms=now))
             self._report(self.orders[order.order_id], "CANCELED", now, on_book=False)
@@ -547,9 +556,9 @@ class PerpCore(SimCore):
         finally:
             self._exec_type_override = None
         insurance = ZERO
-        if self.cash < 0:  # flat now, so wallet == cash
-            insurance = -self.cash
-            self.cash = ZERO
+        if self.cash < floor:  # flat now, so wallet == cash
+            insurance = floor - self.cash
+            self.cash = floor
             self._owe_update("INSURANCE_CLEAR", insurance)
         self.liquidations.append(
             Liquidation(now, order.order_id, client_id, p, mark, to_decimal8(balance), maint, insurance)

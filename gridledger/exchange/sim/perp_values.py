@@ -107,4 +107,4 @@ class Liquidation:
     mark: Decimal
     margin_balance: Decimal
     maintenance: Decimal
-    insurance: Decimal  # what the insurance fund covered (a wallet that went below zero)
+    insurance: Decimal  # what the insurance fund covered (a loss beyond the margin at stake)
