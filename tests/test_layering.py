@@ -34,3 +34,31 @@ def test_the_check_sees_an_import_of_the_test_kit(tmp_path: Path) -> None:
     probe = tmp_path / "probe.py"
     probe.write_text("from gridledger.testkit.synthetic import History\nimport gridledger.testkit.local_binance\n")
     assert {"gridledger.testkit.synthetic", "gridledger.testkit.local_binance"} <= _imports(probe)
+
+
+MAX_MODULE_LINES = 400  # README: "no module outside the test kit is over 400 lines"
+
+
+def _oversized(package: Path, limit: int = MAX_MODULE_LINES) -> list[str]:
+    """Modules under ``package`` (the test kit excepted) longer than ``limit`` lines."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package)
+        if "testkit" in rel.parts:
+            continue
+        count = len(path.read_text(encoding="utf-8").splitlines())
+        if count > limit:
+            found.append(f"{rel}: {count} lines")
+    return found
+
+
+def test_no_product_module_is_over_400_lines() -> None:
+    assert _oversized(PACKAGE) == []
+
+
+def test_the_size_check_sees_a_long_module_but_not_the_test_kit(tmp_path: Path) -> None:
+    (tmp_path / "short.py").write_text("x = 1\n" * MAX_MODULE_LINES)
+    (tmp_path / "long.py").write_text("x = 1\n" * (MAX_MODULE_LINES + 1))
+    (tmp_path / "testkit").mkdir()
+    (tmp_path / "testkit" / "huge.py").write_text("x = 1\n" * 1000)
+    assert _oversized(tmp_path) == [f"long.py: {MAX_MODULE_LINES + 1} lines"]

@@ -98,33 +98,46 @@ def backtest_command(
     ),
 ) -> None:
     """Backtest the grid on recorded candles or trades: the same decide() and ledger as paper and live."""
+    from decimal import Decimal
+
     from gridledger.backtest import check_fee_step
     from gridledger.backtest.report import build_report, print_report, write_fills_csv
     from gridledger.backtest.run import Backtest
     from gridledger.backtest.setup import setup_from_config
-    from gridledger.config import ConfigError, load_config
+    from gridledger.config import ConfigError
     from gridledger.marketdata import DataError, load_market_data
+    from gridledger.paper.perp import load_session_config
     from gridledger.paper.settings import paper_settings
 
+    def start_price(raw: dict[str, Any]) -> Decimal:
+        # A neutral grid's pivot defaults to the level nearest the first price of the data.
+        table = raw.get("paper")
+        settings = paper_settings(dict(table) if isinstance(table, dict) else {})
+        first_source = data if data is not None else (settings.candles_csv or settings.trades_csv)
+        if first_source is None:
+            return settings.start_price  # refused below: no market data
+        first = load_market_data(first_source, settings.price_step)
+        return first.price(int(first.open[0])) if len(first) else settings.start_price
+
     try:
-        cfg = load_config(config or _bundled_config())
+        # --market/--direction/--leverage go into the file's settings before its one validation
+        # (gridledger/paper/perp.py), so [risk] is checked against the flagged grid.
+        cfg = load_session_config(
+            config or _bundled_config(),
+            market=market,
+            direction=direction,
+            leverage=leverage,
+            start_price=start_price,
+        )
         ps = paper_settings(dict(cfg.paper))
-    except (ConfigError, ValueError) as exc:
+    except (ConfigError, ValueError, DataError) as exc:
         _fail(str(exc))
+    except OSError as exc:  # the price data the neutral pivot is read from
+        _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
     source = data if data is not None else (ps.candles_csv or ps.trades_csv)
     if source is None:
         _fail("give the market data with --data PATH (or [paper] candles_csv / trades_csv in the config)")
     try:
-        if market is not None or direction is not None or leverage is not None:
-            # --market/--direction/--leverage (gridledger/paper/perp.py); the neutral pivot
-            # defaults to the level nearest the first price of the data.
-            from gridledger.paper.perp import perp_session_config
-
-            first = load_market_data(source, ps.price_step)
-            start_price = first.price(int(first.open[0])) if len(first) else ps.start_price
-            cfg = perp_session_config(
-                cfg, market=market, direction=direction, leverage=leverage, start_price=start_price
-            )
         setup = setup_from_config(cfg, ps)
     except (ConfigError, ValueError, DataError) as exc:
         _fail(str(exc))

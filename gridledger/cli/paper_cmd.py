@@ -88,30 +88,32 @@ def paper(
     from gridledger.paper.settings import paper_settings
 
     setup_logging(log_level)
-    cfg = _load(config or _bundled_paper_config())
-    table = dict(cfg.paper)
-    if duration is not None:
-        table["duration"] = duration
-    elif serve:
-        # A served session runs until its user stops it: as long as the price path may be.
-        from gridledger.paper.settings import MAX_TICKS
+    path = config or _bundled_paper_config()
+    if market is None and direction is None and leverage is None:
+        cfg = _load(path)
+    else:
+        # --market/--direction/--leverage go into the file's settings before its one
+        # validation (gridledger/paper/perp.py), so [risk] is checked against the flagged grid.
+        from gridledger.paper.perp import load_session_config, session_start_price
 
-        tick_ms = table.get("tick_ms", 2000)
-        longest_s = MAX_TICKS * tick_ms // 1000 if isinstance(tick_ms, int) and tick_ms > 0 else 0
-        table["duration"] = f"{min(longest_s, 400 * 86_400)}s" if longest_s else "1d"
-    if seed is not None:
-        table["seed"] = seed
-    try:
-        ps = paper_settings(table)
-    except ConfigError as exc:
-        fail(str(exc))
-    if market is not None or direction is not None or leverage is not None:
-        from gridledger.paper.perp import session_start_price
+        def start_price(data: dict[str, Any]) -> Any:
+            raw = data.get("paper")
+            return session_start_price(
+                paper_settings(_session_table(raw if isinstance(raw, dict) else {}, duration, seed, serve))
+            )
 
         try:
-            cfg = _perp_config(cfg, market, direction, leverage, session_start_price(ps))
-        except (ConfigError, ValueError, OSError) as exc:
+            cfg = load_session_config(
+                path, market=market, direction=direction, leverage=leverage, start_price=start_price
+            )
+        except (ConfigError, ValueError) as exc:
             fail(str(exc))
+        except OSError as exc:  # the price CSV the neutral pivot is read from
+            fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+    try:
+        ps = paper_settings(_session_table(dict(cfg.paper), duration, seed, serve))
+    except ConfigError as exc:
+        fail(str(exc))
     if report_json is not None:
         _check_output_file(report_json, "--report-json")
     if plot is not None:
@@ -227,11 +229,21 @@ def paper(
         raise typer.Exit(1)
 
 
-def _perp_config(cfg: Any, market: str | None, direction: str | None, leverage: int | None, start: Any) -> Any:
-    """--market/--direction/--leverage applied to the config (gridledger/paper/perp.py)."""
-    from gridledger.paper.perp import perp_session_config
+def _session_table(paper: dict[str, Any], duration: str | None, seed: int | None, serve: bool) -> dict[str, Any]:
+    """The [paper] table with --duration and --seed applied (not yet validated)."""
+    table = dict(paper)
+    if duration is not None:
+        table["duration"] = duration
+    elif serve:
+        # A served session runs until its user stops it: as long as the price path may be.
+        from gridledger.paper.settings import MAX_TICKS
 
-    return perp_session_config(cfg, market=market, direction=direction, leverage=leverage, start_price=start)
+        tick_ms = table.get("tick_ms", 2000)
+        longest_s = MAX_TICKS * tick_ms // 1000 if isinstance(tick_ms, int) and tick_ms > 0 else 0
+        table["duration"] = f"{min(longest_s, 400 * 86_400)}s" if longest_s else "1d"
+    if seed is not None:
+        table["seed"] = seed
+    return table
 
 
 def _warn_if_data_ended_early(result: Any, ps: Any) -> None:

@@ -3,22 +3,35 @@
 ``gridledger paper --market perp`` (and ``backtest --market perp``) turns the grid's spot
 symbol into its USDⓈ-M perpetual (``BTC/USDT`` -> ``BTC/USDT:USDT``); ``--direction``
 sets ``[grid] direction`` and ``--leverage`` ``[perp] leverage``. A neutral grid without a
-``[grid] pivot`` gets the level nearest the start price. The result is validated as a whole
-again, so a combination that does not fit (a ``[risk]`` stop on the wrong side for the new
-direction, say) is a one-line error naming the key.
+``[grid] pivot`` gets the level nearest the start price. The flags are applied to the file's
+raw settings BEFORE its one validation (:func:`load_session_config`): a ``[risk]`` stop that
+only fits the flagged direction is accepted, and a combination that does not fit (a stop on
+the wrong side for the new direction, say) is a one-line error naming the key.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
 from typing import Any
 
-from gridledger.config import Config, ConfigError, parse_config
+from pydantic import ValidationError
+
+from gridledger.config import Config, ConfigError, GridConfig, load_config, parse_config, read_config_data
 from gridledger.domain.instrument import Instrument
 from gridledger.exchange.sim.perp_values import PerpMarketSpec
 from gridledger.paper.settings import PaperSettings, parse_duration
 
-__all__ = ["MARKETS", "is_perp", "perp_market_spec", "perp_session_config", "session_start_price"]
+__all__ = [
+    "MARKETS",
+    "apply_session_flags",
+    "is_perp",
+    "load_session_config",
+    "perp_market_spec",
+    "perp_session_config",
+    "session_start_price",
+]
 
 MARKETS = ("spot", "perp")
 
@@ -32,6 +45,91 @@ def _nearest_level(price: Decimal, anchor: Decimal, interval: Decimal) -> Decima
     return anchor + steps * interval
 
 
+def _flags_given(market: str | None, direction: str | None, leverage: int | None) -> bool:
+    return market is not None or direction is not None or leverage is not None
+
+
+def _flags_text(market: str | None, direction: str | None, leverage: int | None) -> str:
+    given = (("--market", market), ("--direction", direction), ("--leverage", leverage))
+    return " ".join(f"{flag} {value}" for flag, value in given if value is not None)
+
+
+def _grid_steps(grid: dict[str, Any]) -> tuple[Decimal, Decimal] | None:
+    """The grid table's anchor and interval as the config reads them, or None when the table
+    is invalid in itself (the one validation afterwards names the key)."""
+    try:
+        checked = GridConfig.model_validate({**grid, "direction": "long", "pivot": None})
+    except ValidationError:
+        return None
+    return checked.anchor, checked.interval
+
+
+def apply_session_flags(
+    data: dict[str, Any],
+    *,
+    market: str | None,
+    direction: str | None,
+    leverage: int | None,
+    start_price: Callable[[dict[str, Any]], Decimal],
+) -> dict[str, Any]:
+    """A copy of the raw settings ``data`` with the command line's market, direction and
+    leverage applied, not yet validated. ``start_price(data)`` is asked only for a neutral
+    grid without a pivot. A table that is not a table is left as it is: the validation that
+    follows refuses it, naming the key, as it would without the flags."""
+    if market is not None and market not in MARKETS:
+        raise ConfigError(f"--market: must be spot or perp (got {market!r})")
+    doc = dict(data)
+    raw_grid = doc.get("grid")
+    if isinstance(raw_grid, dict):
+        grid = dict(raw_grid)
+        symbol = grid.get("symbol")
+        inst: Instrument | None = None
+        if isinstance(symbol, str):
+            try:
+                inst = Instrument.from_symbol(symbol)
+            except ValueError:
+                inst = None  # grid.symbol's own error, from the validation
+        if inst is not None and market == "perp" and inst.settle is None:
+            grid["symbol"] = f"{inst.base}/{inst.quote}:{inst.quote}"
+        elif inst is not None and market == "spot" and inst.settle is not None:
+            grid["symbol"] = f"{inst.base}/{inst.quote}"
+        if direction is not None:
+            grid["direction"] = direction
+        if grid.get("direction", "long") == "neutral":
+            steps = _grid_steps(grid) if grid.get("pivot") is None else None
+            if steps is not None:
+                grid["pivot"] = _nearest_level(start_price(doc), *steps)
+        elif direction is not None and raw_grid.get("direction") == "neutral":
+            # Only a neutral grid takes a pivot: a neutral file's pivot goes with the direction
+            # the flag replaced (a pivot in a long or short file stays, and stays refused).
+            grid.pop("pivot", None)
+        doc["grid"] = grid
+    if leverage is not None:
+        perp = doc.get("perp", {})
+        if isinstance(perp, dict):
+            doc["perp"] = {**perp, "leverage": leverage}
+    return doc
+
+
+def load_session_config(
+    path: str | Path,
+    *,
+    market: str | None,
+    direction: str | None,
+    leverage: int | None,
+    start_price: Callable[[dict[str, Any]], Decimal],
+) -> Config:
+    """The config file ``path`` with the flags applied to its raw settings, then validated
+    once: the ``[risk]`` keys are checked against the flagged direction, not the file's.
+    Without flags exactly :func:`load_config`. Raises :class:`ConfigError` (one line, naming
+    the key; the origin says which flags were applied)."""
+    if not _flags_given(market, direction, leverage):
+        return load_config(path)
+    data = read_config_data(path)
+    doc = apply_session_flags(data, market=market, direction=direction, leverage=leverage, start_price=start_price)
+    return parse_config(doc, f"{Path(path)} with {_flags_text(market, direction, leverage)}")
+
+
 def perp_session_config(
     cfg: Config,
     *,
@@ -41,30 +139,17 @@ def perp_session_config(
     start_price: Decimal,
     origin: str = "--market perp",
 ) -> Config:
-    """``cfg`` with the command line's market, direction and leverage applied (unchanged
-    when none is given). Raises :class:`ConfigError` (one line, naming the key)."""
-    if market is None and direction is None and leverage is None:
+    """``cfg`` (already valid) with the command line's market, direction and leverage applied
+    (unchanged when none is given). Raises :class:`ConfigError` (one line, naming the key).
+    The commands use :func:`load_session_config`, which applies the flags before the file's
+    validation; this is for a config that is already in hand (tests, tools)."""
+    if not _flags_given(market, direction, leverage):
         return cfg
-    if market is not None and market not in MARKETS:
-        raise ConfigError(f"--market: must be spot or perp (got {market!r})")
     doc: dict[str, Any] = cfg.model_dump(exclude_unset=True)
-    grid = dict(doc["grid"])
-    inst = Instrument.from_symbol(cfg.grid.symbol)
-    if market == "perp" and inst.settle is None:
-        grid["symbol"] = f"{inst.base}/{inst.quote}:{inst.quote}"
-    elif market == "spot" and inst.settle is not None:
-        grid["symbol"] = f"{inst.base}/{inst.quote}"
-    if direction is not None:
-        grid["direction"] = direction
-    if grid.get("direction", "long") == "neutral":
-        if grid.get("pivot") is None:
-            grid["pivot"] = _nearest_level(start_price, cfg.grid.anchor, cfg.grid.interval)
-    else:
-        grid.pop("pivot", None)
-    doc["grid"] = grid
-    if leverage is not None:
-        doc["perp"] = {**doc.get("perp", {}), "leverage": leverage}
-    return parse_config(doc, origin)
+    flagged = apply_session_flags(
+        doc, market=market, direction=direction, leverage=leverage, start_price=lambda _: start_price
+    )
+    return parse_config(flagged, origin)
 
 
 def perp_market_spec(cfg: Config, ps: PaperSettings) -> PerpMarketSpec:

@@ -19,14 +19,16 @@ the stream (a protocol server sends them) but, as in ccxt, are not order or trad
 
 Its ``id`` is ``simusdm``: the venue registry reads its payloads with the Binance USDⓈ-M
 parser.
+
+The class is built in layers, one job each: :mod:`.perp_exchange_base` (the core, the
+parser, error mapping), :mod:`.perp_exchange_account` (balance, positions, funding history,
+leverage/margin/position-mode settings), and this module (market data, orders, the private
+stream).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Mapping
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any, cast
 
@@ -36,118 +38,27 @@ import ccxt.pro
 from gridledger.domain.numbers import to_decimal
 from gridledger.exchange.sim import binance_usdm_format as uf
 from gridledger.exchange.sim.errors import SimOrderError
-from gridledger.exchange.sim.perp_core import PerpCore
-from gridledger.exchange.sim.perp_values import MAX_LEVERAGE, PerpMarketSpec
-from gridledger.exchange.sim.prices import Tick
-from gridledger.exchange.sim.values import SimMarketSpec
-from gridledger.exchange.sim.venue_config import PathExhausted, SimConfig
-from gridledger.exchange.sim.venue_runtime import SimVenueRuntime, _Kind
+from gridledger.exchange.sim.perp_exchange_account import PerpAccountMethods
+from gridledger.exchange.sim.perp_exchange_base import make_usdm_parser
+from gridledger.exchange.sim.venue_config import PathExhausted
+from gridledger.exchange.sim.venue_runtime import _Kind
 
 __all__ = ["PerpSimExchange", "make_usdm_parser"]
 
-_FAPI = "https://fapi.binance.com"
 _TRADES_DEFAULT_LIMIT = 500
 _TRADES_MAX_LIMIT = 1000
-_INCOME_DEFAULT_LIMIT = 100
-_INCOME_MAX_LIMIT = 1000
-
-
-def make_usdm_parser(spec: PerpMarketSpec) -> Any:
-    """An offline ccxt.pro binanceusdm instance that knows only the simulated perpetual."""
-    parser = ccxt.pro.binanceusdm({"enableRateLimit": False})
-    parser.number = str
-    market = parser.parse_market(uf.exchange_info_symbol(spec))
-    market["maker"] = str(spec.maker_fee)
-    market["taker"] = str(spec.taker_fee)
-    parser.set_markets([market])
-    # What load_leverage_brackets would have cached (parse_position_risk reads it).
-    parser.options["leverageBrackets"] = {spec.symbol: [["0", str(spec.maintenance_rate)]]}
-    return parser
 
 
 def _flag(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
-class PerpSimExchange(SimVenueRuntime):
+class PerpSimExchange(PerpAccountMethods):
     """A simulated Binance USDⓈ-M perpetual with ccxt's async unified API (one-way mode)."""
 
     id = "simusdm"
-    core: PerpCore
 
-    def __init__(self, config: SimConfig | None = None, core: PerpCore | None = None) -> None:
-        config = config if config is not None else SimConfig(spec=PerpMarketSpec())
-        spec = config.spec
-        if not isinstance(spec, PerpMarketSpec):
-            raise ValueError("PerpSimExchange needs a PerpMarketSpec (a linear perpetual)")
-        if core is None:
-            core = PerpCore(
-                spec,
-                config.balances,
-                config.start_ms,
-                seed=config.seed,
-                duplicate_scope=config.duplicate_scope,
-            )
-        super().__init__(config, core)
-
-    @property
-    def spec(self) -> PerpMarketSpec:
-        return self.core.spec
-
-    def _new_parser(self, spec: SimMarketSpec) -> Any:
-        assert isinstance(spec, PerpMarketSpec)
-        return make_usdm_parser(spec)
-
-    def _apply(self, tick: Tick) -> None:
-        if tick.ts_ms < self.core.now_ms:
-            tick = replace(tick, ts_ms=self.core.now_ms)  # late data: trade it now
-        self.core.on_tick(tick)
-        self._dispatch()
-        if self._ticker_waiters:
-            ticker = self._parser.parse_ticker(uf.ticker_24hr(self.core.ticker_stats()), self._market)
-            waiters, self._ticker_waiters = self._ticker_waiters, []
-            for fut in waiters:
-                if not fut.done():
-                    fut.set_result(dict(ticker))
-
-    def _error(self, exc: SimOrderError, method: str, path: str) -> ccxt.BaseError:
-        """The exception ccxt's binanceusdm raises for this Binance error body."""
-        body = json.dumps(exc.body(), separators=(",", ":"))
-        try:
-            self._parser.handle_errors(400, "Bad Request", _FAPI + path, method, {}, body, exc.body(), None, None)
-        except ccxt.BaseError as raised:
-            return raised
-        return ccxt.ExchangeError(f"{self._parser.id} {body}")
-
-    async def _refused(self, exc: SimOrderError, method: str, path: str) -> ccxt.BaseError:
-        await self._sleep_ms(self._response_ms())
-        return self._error(exc, method, path)
-
-    @staticmethod
-    def _client_id(params: Mapping[str, Any], *keys: str) -> str | None:
-        for key in keys:
-            value = params.get(key)
-            if value is not None and value != "":
-                return str(value)
-        return None
-
-    def _order_ref(self, id: Any, params: Mapping[str, Any]) -> int | str:
-        client_id = self._client_id(params, "origClientOrderId", "clientOrderId")
-        if client_id is not None:
-            return client_id
-        if id is None:
-            raise ccxt.ArgumentsRequired(f"{self._parser.id} requires an order id or params['clientOrderId']")
-        try:
-            return int(str(id))
-        except ValueError:
-            raise self._error(
-                SimOrderError(-1100, "Illegal characters found in parameter 'orderId'."), "GET", "/fapi/v1/order"
-            ) from None
-
-    def _parse_order(self, response: dict[str, Any]) -> dict[str, Any]:
-        return cast(dict[str, Any], self._parser.parse_order(response, self._market))
-
-    # --- market data -----------------------------------------------------------------------------
+    # --- market data --------------------------------------------------------------------------
 
     async def load_markets(self, reload: bool = False, params: dict[str, Any] = {}) -> dict[str, Any]:
         """Markets of the simulated venue (one perpetual); served after REST latency."""
@@ -192,7 +103,7 @@ class PerpSimExchange(SimVenueRuntime):
         await self._sleep_ms(self._response_ms())
         return cast(dict[str, Any], self._parser.parse_funding_rate(response, market))
 
-    # --- orders ----------------------------------------------------------------------------------
+    # --- orders -------------------------------------------------------------------------------
 
     async def create_order(
         self,
@@ -323,141 +234,7 @@ class PerpSimExchange(SimVenueRuntime):
         await self._sleep_ms(self._response_ms())
         return cast(list[dict[str, Any]], self._parser.parse_trades(response, market, since, limit))
 
-    # --- account, positions, settings --------------------------------------------------------------
-
-    async def fetch_balance(self, params: dict[str, Any] = {}) -> dict[str, Any]:
-        """``GET /fapi/v3/account`` parsed by ccxt's linear balance parser (free: available
-        balance, used: initial margin, total: margin balance)."""
-        await self._fetch_fault("/fapi/v3/account")
-        core = self.core
-        response = uf.account_v3(core.account_view(), [core.position_view()])
-        await self._sleep_ms(self._response_ms())
-        return cast(dict[str, Any], self._parser.parse_balance_custom(response, "linear"))
-
-    async def fetch_positions(
-        self, symbols: list[str] | None = None, params: dict[str, Any] = {}
-    ) -> list[dict[str, Any]]:
-        """``GET /fapi/v3/positionRisk``; as ccxt does, only open positions are returned."""
-        if symbols is not None:
-            for symbol in symbols:
-                self._check_symbol(symbol)
-        await self._fetch_fault("/fapi/v3/positionRisk")
-        row = uf.position_risk_v3(self.core.position_view())
-        await self._sleep_ms(self._response_ms())
-        parser = self._parser
-        result = [parser.parse_position_risk(row)] if Decimal(row["entryPrice"]) > 0 else []
-        return cast(
-            list[dict[str, Any]], parser.filter_by_array_positions(result, "symbol", parser.market_symbols(symbols))
-        )
-
-    async def fetch_funding_history(
-        self,
-        symbol: str | None = None,
-        since: int | None = None,
-        limit: int | None = None,
-        params: dict[str, Any] = {},
-    ) -> list[dict[str, Any]]:
-        """``GET /fapi/v1/income?incomeType=FUNDING_FEE``: oldest first within
-        ``since``/``until``; without a range, the most recent ``limit`` (100 by default)."""
-        market = None if symbol is None else self._check_symbol(symbol)
-        await self._fetch_fault("/fapi/v1/income")
-        until = params.get("until", params.get("endTime"))
-        count = min(limit or _INCOME_DEFAULT_LIMIT, _INCOME_MAX_LIMIT)
-        rows = [
-            p
-            for p in self.core.funding
-            if (since is None or p.ts_ms >= since) and (until is None or p.ts_ms <= int(until))
-        ]
-        rows = rows[:count] if since is not None else rows[-count:]
-        response = [uf.income_row(self.spec.venue_id, self.spec.settle, p) for p in rows]
-        await self._sleep_ms(self._response_ms())
-        return cast(list[dict[str, Any]], self._parser.parse_incomes(response, market, since, limit))
-
-    async def _setting(self) -> None:
-        self._ensure_started()
-        await self._sleep_ms(self._request_ms())
-
-    async def set_leverage(
-        self, leverage: int, symbol: str | None = None, params: dict[str, Any] = {}
-    ) -> dict[str, Any]:
-        """``POST /fapi/v1/leverage``; ccxt refuses a leverage outside 1-125 before sending."""
-        if symbol is None:
-            raise ccxt.ArgumentsRequired(f"{self._parser.id} setLeverage() requires a symbol argument")
-        if leverage < 1 or leverage > MAX_LEVERAGE:
-            raise ccxt.BadRequest(f"{self._parser.id} leverage should be between 1 and 125")
-        self._check_symbol(symbol)
-        await self._setting()
-        try:
-            value = self.core.set_leverage(int(leverage))
-        except SimOrderError as exc:
-            raise await self._refused(exc, "POST", "/fapi/v1/leverage") from None
-        await self._sleep_ms(self._response_ms())
-        return uf.leverage_response(self.spec.venue_id, value)
-
-    async def set_margin_mode(
-        self, marginMode: str, symbol: str | None = None, params: dict[str, Any] = {}
-    ) -> dict[str, Any]:
-        """``POST /fapi/v1/marginType``: ``cross`` or ``isolated`` (-4046 when already so,
-        raised as ``MarginModeAlreadySet`` as ccxt's default options do)."""
-        if symbol is None:
-            raise ccxt.ArgumentsRequired(f"{self._parser.id} setMarginMode() requires a symbol argument")
-        value = marginMode.upper()
-        if value == "CROSS":
-            value = "CROSSED"
-        if value not in ("ISOLATED", "CROSSED"):
-            raise ccxt.BadRequest(f"{self._parser.id} marginMode must be either isolated or cross")
-        self._check_symbol(symbol)
-        await self._setting()
-        try:
-            self.core.set_margin_mode(value)
-        except SimOrderError as exc:
-            error = await self._refused(exc, "POST", "/fapi/v1/marginType")
-            throw = self._parser.handle_option("setMarginMode", "throwMarginModeAlreadySet", False)
-            if isinstance(error, ccxt.MarginModeAlreadySet) and throw is not True:
-                return {"code": -4046, "msg": "No need to change margin type."}
-            raise error from None
-        await self._sleep_ms(self._response_ms())
-        return uf.success()
-
-    async def set_position_mode(
-        self, hedged: bool, symbol: str | None = None, params: dict[str, Any] = {}
-    ) -> dict[str, Any]:
-        """``POST /fapi/v1/positionSide/dual`` (the simulator trades one-way mode only:
-        in hedge mode every order is refused with -4061)."""
-        if symbol is not None:
-            self._check_symbol(symbol)
-        await self._setting()
-        try:
-            self.core.set_position_mode(bool(hedged))
-        except SimOrderError as exc:
-            raise await self._refused(exc, "POST", "/fapi/v1/positionSide/dual") from None
-        await self._sleep_ms(self._response_ms())
-        return uf.success()
-
-    async def fetch_position_mode(self, symbol: str | None = None, params: dict[str, Any] = {}) -> dict[str, Any]:
-        """``GET /fapi/v1/positionSide/dual``."""
-        await self._fetch_fault("/fapi/v1/positionSide/dual")
-        response = uf.position_mode(self.core.dual_side)
-        await self._sleep_ms(self._response_ms())
-        return {"info": response, "hedged": response["dualSidePosition"]}
-
-    async def fetch_margin_mode(self, symbol: str, params: dict[str, Any] = {}) -> dict[str, Any]:
-        """``GET /fapi/v1/symbolConfig`` parsed by ccxt's ``parse_margin_mode``."""
-        market = self._check_symbol(symbol)
-        await self._fetch_fault("/fapi/v1/symbolConfig")
-        response = uf.symbol_config(self.spec.venue_id, self.core.margin_mode, self.core.leverage)
-        await self._sleep_ms(self._response_ms())
-        return cast(dict[str, Any], self._parser.parse_margin_mode(response[0], market))
-
-    async def fetch_leverage(self, symbol: str, params: dict[str, Any] = {}) -> dict[str, Any]:
-        """``GET /fapi/v1/symbolConfig`` parsed by ccxt's ``parse_leverage``."""
-        market = self._check_symbol(symbol)
-        await self._fetch_fault("/fapi/v1/symbolConfig")
-        response = uf.symbol_config(self.spec.venue_id, self.core.margin_mode, self.core.leverage)
-        await self._sleep_ms(self._response_ms())
-        return cast(dict[str, Any], self._parser.parse_leverage(response[0], market))
-
-    # --- private stream --------------------------------------------------------------------------
+    # --- private stream -----------------------------------------------------------------------
 
     async def watch_orders(
         self,
