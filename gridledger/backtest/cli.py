@@ -7,13 +7,17 @@ import os
 import sys
 import time
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.markup import escape
 
 from gridledger.console import PipeSafeConsole
+
+if TYPE_CHECKING:
+    from gridledger.marketdata.series import MarketData
 
 # A pipe or a file gets the whole table, not an 80-column squeeze.
 out = PipeSafeConsole(highlight=False, width=None if sys.stdout.isatty() else 140)
@@ -45,6 +49,26 @@ def _check_output(path: Path, option: str) -> None:
         _fail(f"{option} {path}: the folder {folder} does not exist")
     if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         _fail(f"{option} {path}: not writable")
+
+
+def load_window(source: str | Path, price_step: Decimal, date_from: str | None, date_to: str | None) -> MarketData:
+    """The data of ``source`` within ``--from``/``--to`` (backtest and sweep alike); a bad
+    date or file is a one-line error, exit 2."""
+    from gridledger.marketdata import DataError, load_market_data
+
+    try:
+        start = parse_date(date_from, "--from") if date_from else None
+        end = parse_date(date_to, "--to") if date_to else None
+        if start is not None and end is not None and end <= start:
+            raise ValueError(f"--to {date_to} is not after --from {date_from}")
+        market_data = load_market_data(source, price_step)
+        if start is not None or end is not None:
+            market_data = market_data.slice_time(start, end)
+    except (DataError, ValueError) as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{exc.filename or source}: {exc.strerror or exc}")
+    return market_data
 
 
 def _bundled_config() -> Path:
@@ -98,7 +122,6 @@ def backtest_command(
     ),
 ) -> None:
     """Backtest the grid on recorded candles or trades: the same decide() and ledger as paper and live."""
-    from decimal import Decimal
 
     from gridledger.backtest import check_fee_step
     from gridledger.backtest.report import build_report, print_report, write_fills_csv
@@ -146,18 +169,7 @@ def backtest_command(
     for path, option in ((report_json, "--report-json"), (fills_csv, "--fills-csv"), (plot, "--plot")):
         if path is not None:
             _check_output(path, option)
-    try:
-        start = parse_date(date_from, "--from") if date_from else None
-        end = parse_date(date_to, "--to") if date_to else None
-        if start is not None and end is not None and end <= start:
-            raise ValueError(f"--to {date_to} is not after --from {date_from}")
-        market_data = load_market_data(source, setup.market.rules.price_step)
-        if start is not None or end is not None:
-            market_data = market_data.slice_time(start, end)
-    except (DataError, ValueError) as exc:
-        _fail(str(exc))
-    except OSError as exc:
-        _fail(f"{exc.filename or source}: {exc.strerror or exc}")
+    market_data = load_window(source, setup.market.rules.price_step, date_from, date_to)
     highest = market_data.price(int(market_data.high.max()))
     fee_check = check_fee_step(setup.params, setup.market.maker_fee, setup.market.taker_fee, highest)
     if not fee_check.ok:

@@ -24,13 +24,12 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from gridledger.backtest.cli import _bundled_config, _check_output, _fail, err, parse_date
+from gridledger.backtest.cli import _bundled_config, _check_output, _fail, err, load_window
 from gridledger.backtest.sweep_output import COLUMNS, print_table, sort_rows, write_csv, write_heatmap
 from gridledger.backtest.sweep_pool import run_all, run_combo
 from gridledger.backtest.sweep_sets import NOT_SWEEPABLE, SECTIONS, Axis, apply, check_combo, parse_sets
 from gridledger.config import ConfigError, load_config
 from gridledger.console import PipeSafeConsole
-from gridledger.marketdata.series import DataError
 
 
 def sweep_command(
@@ -58,7 +57,6 @@ def sweep_command(
 ) -> None:
     """Backtest every combination of --set values across processes; a table sorted by total PnL."""
     from gridledger.backtest.setup import setup_from_config
-    from gridledger.marketdata import load_market_data
     from gridledger.paper.settings import paper_settings
 
     try:
@@ -100,18 +98,7 @@ def sweep_command(
     source = data if data is not None else (ps.candles_csv or ps.trades_csv)
     if source is None:
         _fail("give the market data with --data PATH (or [paper] candles_csv / trades_csv in the config)")
-    try:
-        start = parse_date(date_from, "--from") if date_from else None
-        end = parse_date(date_to, "--to") if date_to else None
-        if start is not None and end is not None and end <= start:
-            raise ValueError(f"--to {date_to} is not after --from {date_from}")
-        market_data = load_market_data(source, setup.market.rules.price_step)
-        if start is not None or end is not None:
-            market_data = market_data.slice_time(start, end)
-    except (DataError, ValueError) as exc:
-        _fail(str(exc))
-    except OSError as exc:
-        _fail(f"{exc.filename or source}: {exc.strerror or exc}")
+    market_data = load_window(source, setup.market.rules.price_step, date_from, date_to)
     err.print(escape(market_data.describe()), soft_wrap=True)
     workers = min(jobs or os.cpu_count() or 1, len(combos))
     rows = run_all(market_data, base, combos, axes, texts, workers)

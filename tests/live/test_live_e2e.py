@@ -14,9 +14,9 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
+from live_session_helpers import EngineSession
 
 from gridledger.config import parse_config
-from gridledger.engine.runtime import GridEngine
 from gridledger.exchange.sim.faults import StreamFaults
 from gridledger.exchange.sim.values import SimMarketSpec
 from gridledger.ledger.ledger import Ledger
@@ -57,43 +57,15 @@ def client(server: LocalBinance, **kw):
     return ex
 
 
-class Session:
+class Session(EngineSession):
     """An engine on a ccxt client on the local server, with its journal."""
 
     def __init__(self, server: LocalBinance, db: Path, config=None, **client_kw) -> None:
         self.server = server
-        self.ex = client(server, **client_kw)
-        self.journal = Journal.open(db, Ledger((config or cfg()).grid.spec()), synchronous="NORMAL")
-        self.engine = GridEngine(self.ex, self.journal, config or cfg(), now_ms=self.ex.milliseconds)
-        self.stop = asyncio.Event()
-        self.task: asyncio.Task | None = None
-
-    @property
-    def ledger(self):
-        return self.journal.ledger
+        super().__init__(client(server, **client_kw), db, config or cfg())
 
     async def start(self) -> None:
-        self.task = asyncio.ensure_future(self.engine.run(self.stop))
-        await until(lambda: self.engine.ready or (self.task is not None and self.task.done()), WAIT, "engine start")
-
-    async def finish(self) -> None:
-        self.stop.set()
-        if self.task is not None:
-            await self.task
-        await self.engine.reconcile("final")
-        await self.ex.close()
-
-    async def crash(self) -> None:
-        self.engine.kill()
-        if self.task is not None:
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
-        self.journal.abandon()
-        await self.ex.close()
-
-    def live(self) -> int:
-        """Live orders the exchange has acknowledged (an order in flight is live but has no id)."""
-        return sum(1 for r in self.ledger.live_orders() if r.order_id is not None)
+        await self.run_engine()
 
 
 def check_match(ledger, server) -> None:

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from live_session_helpers import EngineSession
 
 from gridledger.config import parse_config
-from gridledger.engine.runtime import GridEngine
 from gridledger.exchange.sim.perp_values import PerpMarketSpec
 from gridledger.ledger.ledger import Ledger
 from gridledger.live.factory import build_exchange
@@ -60,46 +60,25 @@ def server_config(**kw: Any) -> LocalBinanceUsdmConfig:
     return LocalBinanceUsdmConfig(spec=SPEC, auto_funding=False, **kw)
 
 
-class Session:
+class Session(EngineSession):
     """An engine on the exchange ``gridledger live`` would build, with its journal."""
 
     def __init__(self, server: LocalBinanceUsdm, db: Path, config: Any) -> None:
-        self.ex = build_exchange(
+        ex = build_exchange(
             ExchangeSettings(id="binanceusdm", endpoint=server.http_url, timeout_ms=1500, keep_alive_ms=1000),
             sandbox=False,
         )
-        self.journal = Journal.open(db, Ledger(config.grid.spec()), synchronous="NORMAL")
-        self.engine = GridEngine(self.ex, self.journal, config, now_ms=self.ex.milliseconds)
-        self.stop = asyncio.Event()
-        self.task: asyncio.Task[None] | None = None
-
-    @property
-    def ledger(self) -> Ledger:
-        return self.journal.ledger
+        super().__init__(ex, db, config)
 
     async def start(self) -> list[str]:
         report = await preflight(self.engine)
-        self.task = asyncio.ensure_future(self.engine.run(self.stop))
-        await until(lambda: self.engine.ready or (self.task is not None and self.task.done()), WAIT, "engine start")
+        await self.run_engine()
         return list(report.lines)
 
     async def finish(self) -> None:
-        self.stop.set()
-        if self.task is not None:
-            await self.task
+        await self.stop_engine()
         await self.ex.close()
         self.journal.close()
-
-    async def crash(self) -> None:
-        self.engine.kill()
-        if self.task is not None:
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
-        self.journal.abandon()
-        await self.ex.close()
-
-    def live(self) -> int:
-        return sum(1 for r in self.ledger.live_orders() if r.order_id is not None)
 
 
 @pytest.fixture(autouse=True)

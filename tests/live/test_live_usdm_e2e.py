@@ -20,8 +20,9 @@ from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
 
+from live_session_helpers import EngineSession
+
 from gridledger.config import parse_config
-from gridledger.engine.runtime import GridEngine
 from gridledger.exchange.sim.faults import StreamFaults
 from gridledger.exchange.sim.perp_values import PerpMarketSpec
 from gridledger.ledger.ledger import Ledger
@@ -73,49 +74,23 @@ def server_config(**kw: Any) -> LocalBinanceUsdmConfig:
     return LocalBinanceUsdmConfig(spec=SPEC, balances=dict(BALANCES), auto_funding=False, ticker_every_ms=500, **kw)
 
 
-class Session:
+class Session(EngineSession):
     """An engine on a ccxt binanceusdm client on the local server, with its journal."""
 
     def __init__(self, server: LocalBinanceUsdm, db: Path, config: Any = None, **client_kw: Any) -> None:
         self.server = server
         self.config = config or cfg()
-        self.ex = build_usdm_client(server, timeout_ms=1500, **client_kw)
-        self.ex.streaming["keepAlive"] = 1000  # a dead socket is noticed within seconds
-        self.journal = Journal.open(db, Ledger(self.config.grid.spec()), synchronous="NORMAL")
-        self.engine = GridEngine(self.ex, self.journal, self.config, now_ms=self.ex.milliseconds)
-        self.stop = asyncio.Event()
-        self.task: asyncio.Task[Any] | None = None
-
-    @property
-    def ledger(self) -> Ledger:
-        return self.journal.ledger
+        ex = build_usdm_client(server, timeout_ms=1500, **client_kw)
+        ex.streaming["keepAlive"] = 1000  # a dead socket is noticed within seconds
+        super().__init__(ex, db, self.config)
 
     async def start(self) -> None:
         # As ``gridledger live`` starts: the preflight sets and reads back one-way mode,
         # leverage and margin mode (live/perp_setup.py) before the engine places anything.
         await preflight(self.engine)
-        self.task = asyncio.ensure_future(self.engine.run(self.stop))
-        await until(lambda: self.engine.ready or (self.task is not None and self.task.done()), WAIT, "engine start")
-        if self.task.done():
+        await self.run_engine()
+        if self.task is not None and self.task.done():
             self.task.result()  # the start failed: show why
-
-    async def finish(self) -> None:
-        self.stop.set()
-        if self.task is not None:
-            await self.task
-        await self.engine.reconcile("final")
-        await self.ex.close()
-
-    async def crash(self) -> None:
-        self.engine.kill()
-        if self.task is not None:
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
-        self.journal.abandon()
-        await self.ex.close()
-
-    def live(self) -> int:
-        return sum(1 for r in self.ledger.live_orders() if r.order_id is not None)
 
     def funding(self) -> list[Any]:
         return FundingStore(self.journal).payments()

@@ -29,16 +29,12 @@ retry loop for network errors does not swallow the end of the data).
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Mapping
-from dataclasses import replace
-from decimal import Decimal
 from typing import Any, cast
 
 import ccxt
 
-from gridledger.domain.numbers import to_decimal
 from gridledger.exchange.sim import binance_format as bf
 from gridledger.exchange.sim import binance_market as bm
 from gridledger.exchange.sim.errors import (
@@ -50,30 +46,17 @@ from gridledger.exchange.sim.errors import (
     UnknownOrder,
     WouldTake,
 )
-from gridledger.exchange.sim.prices import Tick
-from gridledger.exchange.sim.venue_config import PathExhausted
-from gridledger.exchange.sim.venue_runtime import SimVenueRuntime
-
-_MY_TRADES_DEFAULT_LIMIT = 500
-_MY_TRADES_MAX_LIMIT = 1000
+from gridledger.exchange.sim.rest_select import select_trades, trades_count
+from gridledger.exchange.sim.venue_api import SimVenueApi
 
 
-class SimExchange(SimVenueRuntime):
+class SimExchange(SimVenueApi):
     """A simulated Binance-like spot venue with ccxt's async unified API."""
 
-    def _apply(self, tick: Tick) -> None:
-        if tick.ts_ms < self.core.now_ms:
-            tick = replace(tick, ts_ms=self.core.now_ms)  # late data: trade it now
-        self.core.on_tick(tick)
-        self._dispatch()
-        if self._ticker_waiters:
-            # Built directly, equal to ccxt's parse of the Binance event (exchange/sim/ticker_fast.py):
-            # no fault touches tickers, so nothing is lost by not formatting them (issue 12 item 5).
-            ticker = self._ticker_builder.build(self.core.ticker_stats())
-            waiters, self._ticker_waiters = self._ticker_waiters, []
-            for fut in waiters:
-                if not fut.done():
-                    fut.set_result(dict(ticker))
+    def _ticker_now(self) -> Mapping[str, Any]:
+        # Built directly, equal to ccxt's parse of the Binance event (exchange/sim/ticker_fast.py):
+        # no fault touches tickers, so nothing is lost by not formatting them (issue 12 item 5).
+        return self._ticker_builder.build(self.core.ticker_stats())
 
     def _error(self, exc: SimOrderError) -> ccxt.BaseError:
         """Map a venue rejection the way ccxt's binance.handle_errors does."""
@@ -92,34 +75,12 @@ class SimExchange(SimVenueRuntime):
             return ccxt.BadRequest(message)
         return ccxt.ExchangeError(message)
 
-    @staticmethod
-    def _client_id(params: Mapping[str, Any], *keys: str) -> str | None:
-        for key in keys:
-            value = params.get(key)
-            if value is not None and value != "":
-                return str(value)
-        return None
-
-    def _order_ref(self, id: Any, params: Mapping[str, Any]) -> int | str:
-        client_id = self._client_id(params, "origClientOrderId", "clientOrderId")
-        if client_id is not None:
-            return client_id
-        if id is None:
-            raise ccxt.ArgumentsRequired(f"{self.id} requires an order id or params['clientOrderId']")
-        try:
-            return int(str(id))
-        except ValueError:
-            raise ccxt.BadRequest(
-                f"{self.id} {json.dumps(bf.error_body(-1100, 'Illegal characters found in parameter orderId.'))}"
-            ) from None
+    def _illegal_order_id(self) -> ccxt.BaseError:
+        return ccxt.BadRequest(
+            f"{self.id} {json.dumps(bf.error_body(-1100, 'Illegal characters found in parameter orderId.'))}"
+        )
 
     # --- ExchangePort ----------------------------------------------------------------------------
-
-    async def load_markets(self, reload: bool = False, params: dict[str, Any] = {}) -> dict[str, Any]:
-        """Markets of the simulated venue (one spot market); served after REST latency."""
-        self._ensure_started()
-        await self._sleep_ms(self.config.rest_latency_ms)
-        return self.markets
 
     def exchange_info(self) -> dict[str, Any]:
         """The raw ``GET /api/v3/exchangeInfo`` JSON (for an HTTP front end)."""
@@ -135,18 +96,6 @@ class SimExchange(SimVenueRuntime):
             raise self._error(exc) from None
         await self._sleep_ms(self._response_ms())
         return cast(dict[str, Any], self._parser.parse_ticker(response, market))
-
-    async def watch_ticker(self, symbol: str, params: dict[str, Any] = {}) -> dict[str, Any]:
-        """The ticker of the next tick (``24hrTicker`` event parsed by ccxt.pro)."""
-        self._check_symbol(symbol)
-        self._ensure_started()
-        self._raise_if_feed_failed()
-        if self.path_done.is_set():
-            raise PathExhausted("the price path has no more ticks")
-        assert self._loop is not None
-        fut: asyncio.Future[dict[str, Any]] = self._loop.create_future()
-        self._ticker_waiters.append(fut)
-        return await fut
 
     async def create_order(
         self,
@@ -171,25 +120,18 @@ class SimExchange(SimVenueRuntime):
         if kind == "market" and post_only:
             raise ccxt.InvalidOrder(f"{self.id} createOrder() does not support postOnly market orders")
         client_id = self._client_id(params, "clientOrderId", "newClientOrderId")
-        amount_text = self._parser.amount_to_precision(symbol, str(to_decimal(amount, "amount")))
-        price_dec: Decimal | None = None
-        if kind != "market" and price is not None:
-            price_dec = to_decimal(self._parser.price_to_precision(symbol, str(to_decimal(price, "price"))), "price")
+        amount_dec, price_dec = self._order_numbers(symbol, kind, amount, price)
         await self._sleep_ms(self._request_ms())
         now = self.now_ms()
         try:
-            order = self.core.place(client_id, side, kind, to_decimal(amount_text, "amount"), price_dec, post_only, now)
+            order = self.core.place(client_id, side, kind, amount_dec, price_dec, post_only, now)
         except SimOrderError as exc:
             await self._sleep_ms(self._response_ms())
             raise self._error(exc) from None
         finally:
             self._dispatch()
         response = bf.order_full(order, self.core.trades_of(order.order_id), now)
-        p = self.config.create_timeout_p
-        if p and self._timeout_rng.random() < p:
-            self.faults.create_timeouts += 1
-            await self._sleep_ms(max(0, self.config.request_timeout_ms - self._request_ms()))
-            raise ccxt.RequestTimeout(f"{self.id} POST /api/v3/order request timeout (simulated)")
+        await self._maybe_create_timeout("/api/v3/order")
         await self._sleep_ms(self._response_ms())
         return cast(dict[str, Any], self._parser.parse_order(response, market))
 
@@ -261,21 +203,10 @@ class SimExchange(SimVenueRuntime):
         """
         market = self._market if symbol is None else self._check_symbol(symbol)
         await self._fetch_fault("/api/v3/myTrades")
-        count = min(limit or _MY_TRADES_DEFAULT_LIMIT, _MY_TRADES_MAX_LIMIT)
-        rows = self.core.trades
-        order_id = params.get("orderId")
-        if order_id is not None:
-            rows = [t for t in rows if t.order_id == int(order_id)]
         until = params.get("until", params.get("endTime"))
-        from_id = params.get("fromId")
-        if from_id is not None:
-            rows = [t for t in rows if t.trade_id >= int(from_id)][:count]
-        elif since is not None or until is not None:
-            rows = [
-                t for t in rows if (since is None or t.ts_ms >= since) and (until is None or t.ts_ms <= int(until))
-            ][:count]
-        else:
-            rows = rows[-count:]
+        rows = select_trades(
+            self.core.trades, params.get("orderId"), params.get("fromId"), since, until, trades_count(limit)
+        )
         response = [bf.my_trade_row(t) for t in rows]
         await self._sleep_ms(self._response_ms())
         return cast(list[dict[str, Any]], self._parser.parse_trades(response, market, since, limit))
@@ -286,23 +217,3 @@ class SimExchange(SimVenueRuntime):
         response = bm.account(self.config.spec, self.core.balances(), self.core.now_ms)
         await self._sleep_ms(self._response_ms())
         return cast(dict[str, Any], self._parser.parse_balance_custom(response, "spot"))
-
-    async def watch_orders(
-        self,
-        symbol: str | None = None,
-        since: int | None = None,
-        limit: int | None = None,
-        params: dict[str, Any] = {},
-    ) -> list[dict[str, Any]]:
-        """Order updates (one per executionReport) delivered since the previous call."""
-        return await self._watch("orders", symbol, since, limit)
-
-    async def watch_my_trades(
-        self,
-        symbol: str | None = None,
-        since: int | None = None,
-        limit: int | None = None,
-        params: dict[str, Any] = {},
-    ) -> list[dict[str, Any]]:
-        """Trades (TRADE executionReports) delivered since the previous call."""
-        return await self._watch("trades", symbol, since, limit)

@@ -338,6 +338,14 @@ class SimCore:
             order = self._release(order)
         else:
             self._store(order)
+        trade = self._record_trade(order, price, qty, fee, fee_asset, now, maker)
+        self._report(order, "TRADE", now, on_book=order.is_open and order.type == "limit", trade=trade)
+        return order
+
+    def _record_trade(
+        self, order: SimOrder, price: Decimal, qty: Decimal, fee: Decimal, fee_asset: str, now: int, maker: bool
+    ) -> SimTrade:
+        """Book one fill (spot and perpetual cores alike), counted against the tick's budget."""
         trade = SimTrade(
             trade_id=self._next_trade_id,
             order_id=order.order_id,
@@ -346,7 +354,7 @@ class SimCore:
             side=order.side,
             price=price,
             amount=qty,
-            quote_qty=notional,
+            quote_qty=qty * price,
             fee=fee,
             fee_asset=fee_asset,
             ts_ms=now,
@@ -356,9 +364,7 @@ class SimCore:
         self._budget[order.side] -= qty
         self.trades.append(trade)
         self._trades_by_order.setdefault(order.order_id, []).append(trade)
-        on_book = order.is_open and order.type == "limit"
-        self._report(order, "TRADE", now, on_book=on_book, trade=trade)
-        return order
+        return trade
 
     def _release(self, order: SimOrder) -> SimOrder:
         """Hand back whatever the order still locks (it is closing)."""

@@ -199,24 +199,7 @@ class PerpCore(PerpAccount):
             order, filled=filled, cost=order.cost + notional, status=status, updated_ms=now, last_trade_ms=now
         )
         self._store(order)
-        trade = SimTrade(
-            trade_id=self._next_trade_id,
-            order_id=order.order_id,
-            client_order_id=order.client_order_id,
-            symbol=order.symbol,
-            side=order.side,
-            price=price,
-            amount=qty,
-            quote_qty=notional,
-            fee=fee,
-            fee_asset=spec.settle,
-            ts_ms=now,
-            is_maker=maker,
-        )
-        self._next_trade_id += 1
-        self._budget[order.side] -= qty
-        self.trades.append(trade)
-        self._trades_by_order.setdefault(order.order_id, []).append(trade)
+        trade = self._record_trade(order, price, qty, fee, spec.settle, now, maker)
         self.realized_by_trade[trade.trade_id] = to_decimal8(realized)
         self._owe_update("ORDER")
         self._report(order, self._exec_type_override or "TRADE", now, on_book=order.is_open, trade=trade)

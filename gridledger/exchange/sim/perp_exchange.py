@@ -28,25 +28,19 @@ stream).
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
 from typing import Any, cast
 
 import ccxt
 import ccxt.pro
 
-from gridledger.domain.numbers import to_decimal
 from gridledger.exchange.sim import binance_usdm_format as uf
 from gridledger.exchange.sim.errors import SimOrderError
 from gridledger.exchange.sim.perp_exchange_account import PerpAccountMethods
 from gridledger.exchange.sim.perp_exchange_base import make_usdm_parser
-from gridledger.exchange.sim.venue_config import PathExhausted
-from gridledger.exchange.sim.venue_runtime import _Kind
+from gridledger.exchange.sim.rest_select import select_trades, trades_count
 
 __all__ = ["PerpSimExchange", "make_usdm_parser"]
-
-_TRADES_DEFAULT_LIMIT = 500
-_TRADES_MAX_LIMIT = 1000
 
 
 def _flag(value: Any) -> bool:
@@ -59,12 +53,6 @@ class PerpSimExchange(PerpAccountMethods):
     id = "simusdm"
 
     # --- market data --------------------------------------------------------------------------
-
-    async def load_markets(self, reload: bool = False, params: dict[str, Any] = {}) -> dict[str, Any]:
-        """Markets of the simulated venue (one perpetual); served after REST latency."""
-        self._ensure_started()
-        await self._sleep_ms(self.config.rest_latency_ms)
-        return self.markets
 
     def exchange_info(self) -> dict[str, Any]:
         """The raw ``GET /fapi/v1/exchangeInfo`` JSON (for an HTTP front end)."""
@@ -80,18 +68,6 @@ class PerpSimExchange(PerpAccountMethods):
             raise await self._refused(exc, "GET", "/fapi/v1/ticker/24hr") from None
         await self._sleep_ms(self._response_ms())
         return cast(dict[str, Any], self._parser.parse_ticker(response, market))
-
-    async def watch_ticker(self, symbol: str, params: dict[str, Any] = {}) -> dict[str, Any]:
-        """The ticker of the next tick."""
-        self._check_symbol(symbol)
-        self._ensure_started()
-        self._raise_if_feed_failed()
-        if self.path_done.is_set():
-            raise PathExhausted("the price path has no more ticks")
-        assert self._loop is not None
-        fut: asyncio.Future[dict[str, Any]] = self._loop.create_future()
-        self._ticker_waiters.append(fut)
-        return await fut
 
     async def fetch_funding_rate(self, symbol: str, params: dict[str, Any] = {}) -> dict[str, Any]:
         """``GET /fapi/v1/premiumIndex``: the mark price and the next funding."""
@@ -127,26 +103,17 @@ class PerpSimExchange(PerpAccountMethods):
             raise ccxt.InvalidOrder(f"{self._parser.id} createOrder() does not support postOnly market orders")
         reduce_only = _flag(params.get("reduceOnly"))
         client_id = self._client_id(params, "clientOrderId", "newClientOrderId")
-        amount_text = self._parser.amount_to_precision(symbol, str(to_decimal(amount, "amount")))
-        price_dec: Decimal | None = None
-        if kind != "market" and price is not None:
-            price_dec = to_decimal(self._parser.price_to_precision(symbol, str(to_decimal(price, "price"))), "price")
+        amount_dec, price_dec = self._order_numbers(symbol, kind, amount, price)
         await self._sleep_ms(self._request_ms())
         now = self.now_ms()
         try:
-            order = self.core.place(
-                client_id, side, kind, to_decimal(amount_text, "amount"), price_dec, post_only, now, reduce_only
-            )
+            order = self.core.place(client_id, side, kind, amount_dec, price_dec, post_only, now, reduce_only)
         except SimOrderError as exc:
             raise await self._refused(exc, "POST", "/fapi/v1/order") from None
         finally:
             self._dispatch()
         response = uf.order_response(order, reduce_only=reduce_only)
-        p = self.config.create_timeout_p
-        if p and self._timeout_rng.random() < p:
-            self.faults.create_timeouts += 1
-            await self._sleep_ms(max(0, self.config.request_timeout_ms - self._request_ms()))
-            raise ccxt.RequestTimeout(f"{self._parser.id} POST /fapi/v1/order request timeout (simulated)")
+        await self._maybe_create_timeout("/fapi/v1/order")
         await self._sleep_ms(self._response_ms())
         return cast(dict[str, Any], self._parser.parse_order(response, market))
 
@@ -214,61 +181,11 @@ class PerpSimExchange(PerpAccountMethods):
         the most recent; ``orderId`` restricts to one order; ``limit`` 500 by default, at most 1000."""
         market = self._market if symbol is None else self._check_symbol(symbol)
         await self._fetch_fault("/fapi/v1/userTrades")
-        count = min(limit or _TRADES_DEFAULT_LIMIT, _TRADES_MAX_LIMIT)
-        rows = self.core.trades
-        order_id = params.get("orderId")
-        if order_id is not None:
-            rows = [t for t in rows if t.order_id == int(order_id)]
         until = params.get("until", params.get("endTime"))
-        from_id = params.get("fromId")
-        if from_id is not None:
-            rows = [t for t in rows if t.trade_id >= int(from_id)][:count]
-        elif since is not None or until is not None:
-            rows = [
-                t for t in rows if (since is None or t.ts_ms >= since) and (until is None or t.ts_ms <= int(until))
-            ][:count]
-        else:
-            rows = rows[-count:]
+        rows = select_trades(
+            self.core.trades, params.get("orderId"), params.get("fromId"), since, until, trades_count(limit)
+        )
         realized = self.core.realized_by_trade
         response = [uf.user_trade_row(t, realized.get(t.trade_id, Decimal(0))) for t in rows]
         await self._sleep_ms(self._response_ms())
         return cast(list[dict[str, Any]], self._parser.parse_trades(response, market, since, limit))
-
-    # --- private stream -----------------------------------------------------------------------
-
-    async def watch_orders(
-        self,
-        symbol: str | None = None,
-        since: int | None = None,
-        limit: int | None = None,
-        params: dict[str, Any] = {},
-    ) -> list[dict[str, Any]]:
-        """Order updates (one per ``ORDER_TRADE_UPDATE``) delivered since the previous call."""
-        return await self._watch("orders", symbol, since, limit)
-
-    async def watch_my_trades(
-        self,
-        symbol: str | None = None,
-        since: int | None = None,
-        limit: int | None = None,
-        params: dict[str, Any] = {},
-    ) -> list[dict[str, Any]]:
-        """Trades (``ORDER_TRADE_UPDATE`` with ``x == TRADE``) delivered since the previous call."""
-        return await self._watch("trades", symbol, since, limit)
-
-    def _take(self, kind: _Kind) -> list[dict[str, Any]]:
-        log = self.stream.log
-        start = self._cursors[kind]
-        self._cursors[kind] = len(log)
-        out: list[dict[str, Any]] = []
-        for event in log[start:]:
-            payload = event.payload
-            if payload.get("e") != "ORDER_TRADE_UPDATE":
-                continue
-            # ccxt.pro hands the event's "o" object to its parsers; a copy, so the truth stays intact.
-            o = dict(payload["o"])
-            if kind == "orders":
-                out.append(self._parser.parse_ws_order(o))
-            elif o.get("x") == "TRADE":
-                out.append(self._parser.parse_ws_trade(o))
-        return out

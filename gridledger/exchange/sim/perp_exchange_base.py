@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any, cast
 
 import ccxt
@@ -20,10 +19,10 @@ from gridledger.exchange.sim import binance_usdm_format as uf
 from gridledger.exchange.sim.errors import SimOrderError
 from gridledger.exchange.sim.perp_core import PerpCore
 from gridledger.exchange.sim.perp_values import PerpMarketSpec
-from gridledger.exchange.sim.prices import Tick
 from gridledger.exchange.sim.values import SimMarketSpec
+from gridledger.exchange.sim.venue_api import SimVenueApi
 from gridledger.exchange.sim.venue_config import SimConfig
-from gridledger.exchange.sim.venue_runtime import SimVenueRuntime
+from gridledger.exchange.sim.venue_runtime import _Kind
 
 __all__ = ["PerpVenueBase", "make_usdm_parser"]
 
@@ -43,7 +42,7 @@ def make_usdm_parser(spec: PerpMarketSpec) -> Any:
     return parser
 
 
-class PerpVenueBase(SimVenueRuntime):
+class PerpVenueBase(SimVenueApi):
     """The simulated perpetual's core and parser behind the ccxt-shaped methods."""
 
     core: PerpCore
@@ -71,17 +70,26 @@ class PerpVenueBase(SimVenueRuntime):
         assert isinstance(spec, PerpMarketSpec)
         return make_usdm_parser(spec)
 
-    def _apply(self, tick: Tick) -> None:
-        if tick.ts_ms < self.core.now_ms:
-            tick = replace(tick, ts_ms=self.core.now_ms)  # late data: trade it now
-        self.core.on_tick(tick)
-        self._dispatch()
-        if self._ticker_waiters:
-            ticker = self._parser.parse_ticker(uf.ticker_24hr(self.core.ticker_stats()), self._market)
-            waiters, self._ticker_waiters = self._ticker_waiters, []
-            for fut in waiters:
-                if not fut.done():
-                    fut.set_result(dict(ticker))
+    @property
+    def _label(self) -> str:
+        return cast(str, self._parser.id)
+
+    def _ticker_now(self) -> Mapping[str, Any]:
+        return cast(
+            Mapping[str, Any], self._parser.parse_ticker(uf.ticker_24hr(self.core.ticker_stats()), self._market)
+        )
+
+    def _stream_item(self, kind: _Kind, payload: Mapping[str, Any]) -> dict[str, Any] | None:
+        """One ``ORDER_TRADE_UPDATE`` as ccxt.pro parses it (None: not an update of ``kind``)."""
+        if payload.get("e") != "ORDER_TRADE_UPDATE":
+            return None
+        # ccxt.pro hands the event's "o" object to its parsers; a copy, so the truth stays intact.
+        o = dict(payload["o"])
+        if kind == "orders":
+            return cast(dict[str, Any], self._parser.parse_ws_order(o))
+        if o.get("x") == "TRADE":
+            return cast(dict[str, Any], self._parser.parse_ws_trade(o))
+        return None
 
     def _error(self, exc: SimOrderError, method: str, path: str) -> ccxt.BaseError:
         """The exception ccxt's binanceusdm raises for this Binance error body."""
@@ -96,26 +104,10 @@ class PerpVenueBase(SimVenueRuntime):
         await self._sleep_ms(self._response_ms())
         return self._error(exc, method, path)
 
-    @staticmethod
-    def _client_id(params: Mapping[str, Any], *keys: str) -> str | None:
-        for key in keys:
-            value = params.get(key)
-            if value is not None and value != "":
-                return str(value)
-        return None
-
-    def _order_ref(self, id: Any, params: Mapping[str, Any]) -> int | str:
-        client_id = self._client_id(params, "origClientOrderId", "clientOrderId")
-        if client_id is not None:
-            return client_id
-        if id is None:
-            raise ccxt.ArgumentsRequired(f"{self._parser.id} requires an order id or params['clientOrderId']")
-        try:
-            return int(str(id))
-        except ValueError:
-            raise self._error(
-                SimOrderError(-1100, "Illegal characters found in parameter 'orderId'."), "GET", "/fapi/v1/order"
-            ) from None
+    def _illegal_order_id(self) -> ccxt.BaseError:
+        return self._error(
+            SimOrderError(-1100, "Illegal characters found in parameter 'orderId'."), "GET", "/fapi/v1/order"
+        )
 
     def _parse_order(self, response: dict[str, Any]) -> dict[str, Any]:
         return cast(dict[str, Any], self._parser.parse_order(response, self._market))

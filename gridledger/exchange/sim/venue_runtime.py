@@ -12,8 +12,9 @@ import asyncio
 import contextlib
 import random
 from collections import deque
-from collections.abc import Iterator
-from typing import Any, Literal, Self
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from typing import Any, Literal, Self, cast
 
 import ccxt
 import ccxt.pro
@@ -203,7 +204,20 @@ class SimVenueRuntime:
             raise RuntimeError("the simulated price feed failed") from task.exception()
 
     def _apply(self, tick: Tick) -> None:
-        """Trade one tick on the core; :class:`SimExchange` also answers ticker watchers."""
+        """Trade one tick on the core, send its events and answer the ticker watchers."""
+        if tick.ts_ms < self.core.now_ms:
+            tick = replace(tick, ts_ms=self.core.now_ms)  # late data: trade it now
+        self.core.on_tick(tick)
+        self._dispatch()
+        if self._ticker_waiters:
+            ticker = self._ticker_now()
+            waiters, self._ticker_waiters = self._ticker_waiters, []
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(dict(ticker))
+
+    def _ticker_now(self) -> Mapping[str, Any]:
+        """The unified ticker as of now (each venue builds it from its own payload)."""
         raise NotImplementedError
 
     # --- stream plumbing -----------------------------------------------------------------------
@@ -250,15 +264,21 @@ class SimVenueRuntime:
         self._cursors[kind] = len(log)
         out: list[dict[str, Any]] = []
         for event in log[start:]:
-            payload = event.payload
-            if payload.get("e") != "executionReport":
-                continue
-            info = dict(payload)  # the caller may keep or mutate it; the truth stays intact
-            if kind == "orders":
-                out.append(self._parser.parse_ws_order(info))
-            elif payload.get("x") == "TRADE":
-                out.append(self._parser.parse_ws_trade(info))
+            item = self._stream_item(kind, event.payload)
+            if item is not None:
+                out.append(item)
         return out
+
+    def _stream_item(self, kind: _Kind, payload: Mapping[str, Any]) -> dict[str, Any] | None:
+        """One ``executionReport`` as ccxt.pro parses it (None: not an update of ``kind``)."""
+        if payload.get("e") != "executionReport":
+            return None
+        info = dict(payload)  # the caller may keep or mutate it; the truth stays intact
+        if kind == "orders":
+            return cast(dict[str, Any], self._parser.parse_ws_order(info))
+        if payload.get("x") == "TRADE":
+            return cast(dict[str, Any], self._parser.parse_ws_trade(info))
+        return None
 
     async def _watch(
         self, kind: _Kind, symbol: str | None, since: int | None, limit: int | None

@@ -4,6 +4,10 @@
 - :mod:`.config`: :class:`LocalBinanceConfig`, :class:`InjectionCounters`.
 - :mod:`.client`: :func:`build_client`, a ``ccxt.pro.binance`` pointed at a server.
 - :mod:`.rest`, :mod:`.wsapi`, :mod:`.market`, :mod:`.userstream`, :mod:`.auth`: the parts.
+- Shared with :mod:`gridledger.testkit.local_binance_usdm`: :mod:`.server_base` (lifecycle,
+  prices, waiters, raw-frame faults), :class:`.market.StreamHub` (the market-stream protocol),
+  :func:`.client.build_local_client`, :mod:`.rest_handlers` (PUBLIC/SIGNED plumbing),
+  :mod:`.create_delay` (the late-create fault), :func:`.config.check_server_fields`.
 
 Names are imported lazily, so the server does not import ccxt and the client not aiohttp's
 server side.

@@ -26,7 +26,7 @@ normaliser parses them as Decimal.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import ccxt.pro
@@ -34,7 +34,7 @@ import ccxt.pro
 from gridledger.live.endpoint import endpoint_urls
 
 
-class _Endpoint(Protocol):
+class LocalEndpoint(Protocol):
     """What the builder needs from a server (a :class:`LocalBinance` has it)."""
 
     @property
@@ -45,7 +45,7 @@ class _Endpoint(Protocol):
 
 
 def build_client(
-    server: _Endpoint | str,
+    server: LocalEndpoint | str,
     *,
     api_key: str | None = None,
     secret: str | None = None,
@@ -60,6 +60,33 @@ def build_client(
     does not limit, and the throttle would only slow tests down. ``options`` are merged
     over the ones set here. Close it with ``await exchange.close()``.
     """
+    return build_local_client(
+        ccxt.pro.binance,
+        server,
+        market_types=["spot"],
+        default_type="spot",
+        api_key=api_key,
+        secret=secret,
+        timeout_ms=timeout_ms,
+        enable_rate_limit=enable_rate_limit,
+        options=options,
+    )
+
+
+def build_local_client(
+    exchange_class: Callable[[dict[str, Any]], Any],
+    server: LocalEndpoint | str,
+    *,
+    market_types: list[str],
+    default_type: str,
+    api_key: str | None,
+    secret: str | None,
+    timeout_ms: int,
+    enable_rate_limit: bool,
+    options: Mapping[str, Any] | None,
+) -> Any:
+    """An ``exchange_class`` (a ccxt.pro Binance class) with every URL on the local server;
+    the spot and the USDⓈ-M builders differ only in the class and the market types."""
     if isinstance(server, str):
         http_base = server.rstrip("/")
         if api_key is None or secret is None:
@@ -72,14 +99,14 @@ def build_client(
         raise ValueError(f"expected an http:// base URL, got {http_base!r}")
     ws_base = "ws://" + http_base[len("http://") :]
     settings: dict[str, Any] = {
-        "fetchMarkets": {"types": ["spot"]},
+        "fetchMarkets": {"types": list(market_types)},
         "fetchMargins": False,
         "fetchCurrencies": False,
         "adjustForTimeDifference": False,
-        "defaultType": "spot",
+        "defaultType": default_type,
     }
     settings.update(options or {})
-    exchange = ccxt.pro.binance(
+    exchange = exchange_class(
         {
             "apiKey": api_key,
             "secret": secret,

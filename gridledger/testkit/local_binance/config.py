@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from gridledger.exchange.sim.faults import StreamFaults
 from gridledger.exchange.sim.prices import Tick
@@ -74,15 +74,21 @@ class LocalBinanceConfig:
                 raise ValueError(f"{name} must be >= 0")
         if not 0 <= self.create_delay_p <= 1:
             raise ValueError("create_delay_p must be in [0, 1]")
-        if self.disconnect_mode not in ("abort", "close"):
-            raise ValueError(f"disconnect_mode must be abort or close, got {self.disconnect_mode!r}")
-        if self.tick_volume <= 0:
-            raise ValueError("tick_volume must be positive")
-        for fault_path, status in self.http_status_faults.items():
-            if not fault_path.startswith("/") or not 400 <= status <= 599:
-                raise ValueError(f"http_status_faults: {fault_path!r} -> {status}: a path and a 4xx/5xx status")
-        if not self.api_key or not self.secret:
-            raise ValueError("api_key and secret must not be empty")
+        check_server_fields(self)
+
+
+def check_server_fields(config: Any) -> None:
+    """The checks of the fields every local Binance server config has (this one and
+    :class:`~gridledger.testkit.local_binance_usdm.config.LocalBinanceUsdmConfig`)."""
+    if config.disconnect_mode not in ("abort", "close"):
+        raise ValueError(f"disconnect_mode must be abort or close, got {config.disconnect_mode!r}")
+    if config.tick_volume <= 0:
+        raise ValueError("tick_volume must be positive")
+    for fault_path, status in config.http_status_faults.items():
+        if not fault_path.startswith("/") or not 400 <= status <= 599:
+            raise ValueError(f"http_status_faults: {fault_path!r} -> {status}: a path and a 4xx/5xx status")
+    if not config.api_key or not config.secret:
+        raise ValueError("api_key and secret must not be empty")
 
 
 @dataclass(slots=True)

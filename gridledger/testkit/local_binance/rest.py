@@ -17,22 +17,26 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any
-from urllib.parse import parse_qsl
 
 from aiohttp import web
 
 from gridledger.domain.numbers import quantize_down
 from gridledger.exchange.sim import binance_format as fmt
 from gridledger.exchange.sim import binance_market as mfmt
-from gridledger.exchange.sim.errors import SimOrderError
 from gridledger.exchange.sim.values import SimOrder
 from gridledger.testkit.local_binance import errors
-from gridledger.testkit.local_binance.auth import verify_rest
 from gridledger.testkit.local_binance.errors import ApiError
 from gridledger.testkit.local_binance.klines import KlineHistory, klines
 from gridledger.testkit.local_binance.params import Params
-from gridledger.testkit.local_binance.peer import dumps
+from gridledger.testkit.local_binance.rest_handlers import (
+    Handler,
+    Json,
+    gateway_error,
+    order_ref,
+    public_handler,
+    respond,
+    signed_handler,
+)
 from gridledger.testkit.local_binance.venue import Venue
 
 _DAY_MS = 86_400_000
@@ -48,17 +52,6 @@ _TRADE_COMBOS: tuple[frozenset[str], ...] = (
     frozenset({"startTime", "endTime"}),
     frozenset({"orderId", "fromId"}),
 )
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Json = Any
-
-
-def _respond(body: Json, status: int = 200) -> web.Response:
-    return web.Response(text=dumps(body), status=status, content_type="application/json")
-
-
-def _error(exc: ApiError) -> web.Response:
-    return _respond(exc.body(), exc.status)
 
 
 class RestApi:
@@ -87,44 +80,17 @@ class RestApi:
     # --- plumbing ------------------------------------------------------------------------------
 
     def _public(self, fn: Callable[[Params], Json]) -> Handler:
-        async def handler(request: web.Request) -> web.StreamResponse:
-            params = Params(parse_qsl(request.rel_url.raw_query_string, keep_blank_values=True))
-            try:
-                return _respond(fn(params))
-            except ApiError as exc:
-                return _error(exc)
-            except SimOrderError as exc:
-                return _error(ApiError.from_sim(exc))
-
-        return handler
+        return public_handler(fn)
 
     def _signed(self, fn: Callable[[Params], Awaitable[Json]]) -> Handler:
-        async def handler(request: web.Request) -> web.StreamResponse:
-            fault = self.venue.config.http_status_faults.get(request.path)
-            if fault is not None:
-                return web.Response(text="gateway error", status=fault, content_type="text/plain")
-            raw_query = request.rel_url.raw_query_string
-            raw_body = await request.text() if request.can_read_body else ""
-            params = Params(parse_qsl(raw_query, keep_blank_values=True) + parse_qsl(raw_body, keep_blank_values=True))
-            try:
-                verify_rest(
-                    request.headers.get("X-MBX-APIKEY"),
-                    raw_query,
-                    raw_body,
-                    params,
-                    self.venue.creds,
-                    self.venue.now_ms(),
-                )
-                return _respond(await fn(params))
-            except ApiError as exc:
-                return _error(exc)
-            except SimOrderError as exc:
-                return _error(ApiError.from_sim(exc))
+        return signed_handler(fn, self.venue, self._fault)
 
-        return handler
+    def _fault(self, request: web.Request) -> web.Response | None:
+        status = self.venue.config.http_status_faults.get(request.path)
+        return None if status is None else gateway_error(status)
 
     async def _not_found(self, request: web.Request) -> web.StreamResponse:
-        return _respond({"code": -1, "msg": f"local_binance does not implement {request.method} {request.path}"}, 404)
+        return respond({"code": -1, "msg": f"local_binance does not implement {request.method} {request.path}"}, 404)
 
     def _check_symbol(self, params: Params, required: bool = True) -> None:
         symbol = params.required("symbol") if required else params.get("symbol")
@@ -248,23 +214,14 @@ class RestApi:
             full.pop("fills")
         return full
 
-    def _order_ref(self, params: Params) -> int | str:
-        order_id = params.integer("orderId")
-        if order_id is not None:
-            return order_id
-        client_id = params.get("origClientOrderId")
-        if client_id is None:
-            raise ApiError(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!")
-        return client_id
-
     async def query_order(self, params: Params) -> Json:
         self._check_symbol(params)
-        return fmt.order_query(self.venue.core.get_order(self._order_ref(params)))
+        return fmt.order_query(self.venue.core.get_order(order_ref(params)))
 
     async def cancel_order(self, params: Params) -> Json:
         venue = self.venue
         self._check_symbol(params)
-        ref = self._order_ref(params)
+        ref = order_ref(params)
         now = venue.now_ms()
         try:
             order = venue.core.cancel(ref, now, params.get("newClientOrderId"))

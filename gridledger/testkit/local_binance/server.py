@@ -20,61 +20,39 @@ replays and latency, late answers to creates, and injected bad frames (``inject_
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import copy
-from collections.abc import Callable
-from decimal import Decimal
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
-from gridledger.exchange.sim.faults import FaultCounters
 from gridledger.exchange.sim.matching import SimCore
 from gridledger.exchange.sim.prices import Tick
 from gridledger.exchange.sim.values import SimTrade
-from gridledger.testkit.local_binance.config import InjectionCounters, LocalBinanceConfig
-from gridledger.testkit.local_binance.klines import KlineHistory
+from gridledger.testkit.local_binance.config import LocalBinanceConfig
 from gridledger.testkit.local_binance.rest import RestApi
+from gridledger.testkit.local_binance.server_base import LocalServerBase
 from gridledger.testkit.local_binance.userstream import envelope
 from gridledger.testkit.local_binance.venue import Venue
 from gridledger.testkit.local_binance.wsapi import WsApi
 
-_SHUTDOWN_TIMEOUT_S = 1.0
 MALFORMED_JSON = '{"subscriptionId":0,"event":{"e":"executionReport","E":17'
 
 
-class LocalBinance:
-    """One local Binance spot venue; see the module docstring."""
+class LocalBinance(LocalServerBase):
+    """One local Binance spot venue; see the module docstring. Lifecycle, prices, waiters and
+    raw-frame faults are :class:`LocalServerBase`'s; here: the spot routes and frames."""
+
+    config: LocalBinanceConfig
+    venue: Venue
+    malformed_json = MALFORMED_JSON
+    feed_task_name = "local-binance-feed"
 
     def __init__(self, config: LocalBinanceConfig | None = None) -> None:
+        super().__init__()
         self.config = config if config is not None else LocalBinanceConfig()
-        self.faults = FaultCounters()
-        self.injected = InjectionCounters()
         self.venue = Venue(self.config, self.faults, self._notify)
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
-        self._feed_task: asyncio.Task[None] | None = None
-        self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
-        # The candle history GET /api/v3/klines serves (None: no history, an empty list).
-        self.klines: KlineHistory | None = None
 
-    # --- lifecycle ---------------------------------------------------------------------------
-
-    async def __aenter__(self) -> LocalBinance:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
-
-    async def start(self) -> None:
-        if self._runner is not None:
-            raise RuntimeError("server already started")
-        app = web.Application()
+    def _add_routes(self, app: web.Application) -> None:
         app.add_routes(
             [
                 web.get("/ws-api/v3", WsApi(self.venue).handle),
@@ -83,60 +61,9 @@ class LocalBinance:
             ]
         )
         app.add_routes(RestApi(self.venue, lambda: self.klines).routes())
-        runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT_S)
-        await runner.setup()
-        site = web.TCPSite(runner, self.config.host, self.config.port)
-        await site.start()
-        self._runner = runner
-        self._port = int(runner.addresses[0][1])
-        if self.config.initial_price is not None:
-            self.venue.apply_tick(Tick(self.venue.now_ms(), self.config.initial_price, self.config.tick_volume))
-        if self.config.path is not None:
-            self._feed_task = asyncio.get_running_loop().create_task(self._feed(), name="local-binance-feed")
 
-    async def stop(self) -> None:
-        """Stop serving: pending late answers are released, connections closed."""
-        if self._runner is None:
-            return
-        venue = self.venue
-        venue.closing.set()
-        task, self._feed_task = self._feed_task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        venue.user.close()
-        peers = list(venue.ws_api_peers) + venue.market.peers
-        await asyncio.gather(*(p.close() for p in peers), return_exceptions=True)
-        runner, self._runner = self._runner, None
-        await runner.cleanup()
-        for _, fut in self._waiters:
-            if not fut.done():
-                fut.set_exception(RuntimeError("server stopped"))
-        self._waiters = []
-
-    async def _feed(self) -> None:
-        """Demo mode: play the configured path, one print every ``tick_interval_ms``."""
-        assert self.config.path is not None
-        for tick in self.config.path:
-            await self.tick(tick)
-            await asyncio.sleep(self.config.tick_interval_ms / 1000)
-
-    # --- addresses ---------------------------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("server not started")
-        return self._port
-
-    @property
-    def http_url(self) -> str:
-        return f"http://{self.config.host}:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://{self.config.host}:{self.port}"
+    def _user_peers(self) -> list[Any]:
+        return list(self.venue.ws_api_peers)
 
     # --- ground truth --------------------------------------------------------------------------
 
@@ -144,56 +71,15 @@ class LocalBinance:
     def core(self) -> SimCore:
         return self.venue.core
 
-    def counters(self) -> dict[str, int]:
-        """Everything injected so far: stream faults, late creates, hand-injected frames."""
-        out = self.faults.as_dict()
-        out.update({f"injected_{k}": v for k, v in self.injected.as_dict().items()})
-        return out
-
-    # --- the price -----------------------------------------------------------------------------
-
     async def tick(self, tick: Tick) -> list[SimTrade]:
-        """Apply one print now; returns the fills. Resolves once the resulting frames
-        (user events without latency, ticker updates) have been written to the sockets."""
-        trades = self.venue.apply_tick(tick)
-        await self.flushed()
-        return trades
-
-    async def set_price(self, price: Decimal | str | int, volume: Decimal | None = None) -> list[SimTrade]:
-        """A print at ``price`` (volume ``tick_volume`` unless given), stamped now."""
-        vol = volume if volume is not None else self.config.tick_volume
-        return await self.tick(Tick(self.venue.now_ms(), Decimal(price), vol))
-
-    async def flushed(self) -> None:
-        """Wait until every frame queued so far has been written to its socket."""
-        peers = list(self.venue.ws_api_peers) + self.venue.market.peers
-        await asyncio.gather(*(p.flushed() for p in peers))
-
-    def flush_user_stream(self) -> None:
-        """Release a partly filled reorder window now (instead of after reorder_hold_ms)."""
-        self.venue.user.flush()
-
-    # --- REST faults ---------------------------------------------------------------------------
-
-    def arm_create_delay(self, delay_ms: int, count: int = 1) -> None:
-        """The next ``count`` creates are placed at once but answered ``delay_ms`` later."""
-        self.venue.arm_create_delay(delay_ms, count)
+        """Apply one print now; returns the fills (see :meth:`LocalServerBase.tick`)."""
+        return await super().tick(tick)
 
     # --- bad frames on the user stream ---------------------------------------------------------
-
-    def inject_raw(self, text: str) -> int:
-        """Send ``text`` as-is on every subscribed user-stream connection; returns how many."""
-        self.injected.raw += 1
-        return self.venue.user.inject(lambda _sid: text)
 
     def inject_event(self, event: dict[str, Any]) -> int:
         """Send ``event`` in the WebSocket-API envelope, bypassing faults and latency."""
         return self.venue.user.inject(lambda sid: envelope(sid, event))
-
-    def inject_malformed_json(self, text: str = MALFORMED_JSON) -> int:
-        """A truncated JSON frame (starts like an event, cut mid-number)."""
-        self.injected.malformed_json += 1
-        return self.venue.user.inject(lambda _sid: text)
 
     def inject_unknown_fields(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """Re-send the latest executionReport with extra fields Binance might add one day.
@@ -260,34 +146,6 @@ class LocalBinance:
         into an ExchangeError on the pending watch)."""
         self.injected.stream_terminated += 1
         return self.venue.user.terminate({"e": "eventStreamTerminated", "E": self.venue.now_ms()})
-
-    # --- waiting for clients -------------------------------------------------------------------
-
-    async def wait_user_subscribers(self, n: int = 1, timeout: float = 5.0) -> None:
-        """Until at least ``n`` connections are subscribed to the user data stream."""
-        await self._wait(lambda: self.venue.user.subscriber_count >= n, timeout)
-
-    async def wait_market_subscribers(self, stream: str, n: int = 1, timeout: float = 5.0) -> None:
-        """Until at least ``n`` connections are subscribed to ``stream`` (``btcusdt@ticker``)."""
-        await self._wait(lambda: self.venue.market.count(stream) >= n, timeout)
-
-    async def _wait(self, predicate: Callable[[], bool], timeout: float) -> None:
-        if predicate():
-            return
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append((predicate, fut))
-        await asyncio.wait_for(fut, timeout)
-
-    def _notify(self) -> None:
-        keep = []
-        for predicate, fut in self._waiters:
-            if fut.done():
-                continue
-            if predicate():
-                fut.set_result(None)
-            else:
-                keep.append((predicate, fut))
-        self._waiters = keep
 
 
 __all__ = ["MALFORMED_JSON", "LocalBinance"]

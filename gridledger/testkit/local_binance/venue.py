@@ -10,8 +10,6 @@ venue's clock forward.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import random
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -22,6 +20,7 @@ from gridledger.exchange.sim.prices import Tick
 from gridledger.exchange.sim.values import SimTrade
 from gridledger.testkit.local_binance.auth import Credentials
 from gridledger.testkit.local_binance.config import LocalBinanceConfig
+from gridledger.testkit.local_binance.create_delay import CreateDelays
 from gridledger.testkit.local_binance.market import MarketHub
 from gridledger.testkit.local_binance.peer import WsPeer
 from gridledger.testkit.local_binance.userstream import UserStream
@@ -64,8 +63,7 @@ class Venue:
         self.ws_api_peers: set[WsPeer] = set()
         self.closing = asyncio.Event()
         self._dispatched = 0
-        self._delay_rng = random.Random(config.create_delay_seed)
-        self._armed: list[int] = []
+        self._delays = CreateDelays(config, self.closing)
 
     def now_ms(self) -> int:
         return self.clock()
@@ -94,20 +92,12 @@ class Venue:
     # --- REST fault: create answered late ------------------------------------------------------
 
     def arm_create_delay(self, delay_ms: int, count: int = 1) -> None:
-        if delay_ms <= 0 or count <= 0:
-            raise ValueError("delay_ms and count must be positive")
-        self._armed.extend([delay_ms] * count)
+        self._delays.arm(delay_ms, count)
 
     def next_create_delay_ms(self) -> int:
         """How long to hold the answer of the create being served (0: answer at once)."""
-        if self._armed:
-            return self._armed.pop(0)
-        delay = self.config.create_delay_ms
-        if delay and self._delay_rng.random() < self.config.create_delay_p:
-            return delay
-        return 0
+        return self._delays.next_ms()
 
     async def hold(self, delay_ms: int) -> None:
         """Wait ``delay_ms`` unless the server is shutting down."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.closing.wait(), delay_ms / 1000)
+        await self._delays.hold(delay_ms)

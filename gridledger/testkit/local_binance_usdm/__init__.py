@@ -5,8 +5,9 @@
 - :mod:`.config`: :class:`LocalBinanceUsdmConfig`.
 - :mod:`.client`: :func:`build_usdm_client`, a ``ccxt.pro.binanceusdm`` pointed at a server.
 - :mod:`.rest`, :mod:`.venue`, :mod:`.userstream`, :mod:`.market`, :mod:`.listenkeys`: the parts.
-  Request security, parameters, errors and WebSocket peers are the spot server's
-  (:mod:`gridledger.testkit.local_binance`).
+  Request security, parameters, errors, WebSocket peers, the server shell, the market-stream
+  protocol, the client builder, the REST plumbing and the late-create fault are the spot
+  server's (:mod:`gridledger.testkit.local_binance`).
 
 Names are imported lazily, so the server does not import ccxt and the client not aiohttp's
 server side.

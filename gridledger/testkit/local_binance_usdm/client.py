@@ -22,23 +22,15 @@ Options set, and why:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import ccxt.pro
 
-from gridledger.live.endpoint import endpoint_urls
-
-
-class _Endpoint(Protocol):
-    @property
-    def http_url(self) -> str: ...
-
-    @property
-    def config(self) -> Any: ...
+from gridledger.testkit.local_binance.client import LocalEndpoint, build_local_client
 
 
 def build_usdm_client(
-    server: _Endpoint | str,
+    server: LocalEndpoint | str,
     *,
     api_key: str | None = None,
     secret: str | None = None,
@@ -51,37 +43,14 @@ def build_usdm_client(
     Credentials default to the server's. ``options`` are merged over the ones set here.
     Close it with ``await exchange.close()``.
     """
-    if isinstance(server, str):
-        http_base = server.rstrip("/")
-        if api_key is None or secret is None:
-            raise ValueError("api_key and secret are required when the server is given by URL")
-    else:
-        http_base = server.http_url
-        api_key = api_key if api_key is not None else server.config.api_key
-        secret = secret if secret is not None else server.config.secret
-    if not http_base.startswith("http://"):
-        raise ValueError(f"expected an http:// base URL, got {http_base!r}")
-    ws_base = "ws://" + http_base[len("http://") :]
-    settings: dict[str, Any] = {
-        "fetchMarkets": {"types": ["linear"]},
-        "fetchMargins": False,
-        "fetchCurrencies": False,
-        "adjustForTimeDifference": False,
-        "defaultType": "swap",
-    }
-    settings.update(options or {})
-    exchange = ccxt.pro.binanceusdm(
-        {
-            "apiKey": api_key,
-            "secret": secret,
-            "enableRateLimit": enable_rate_limit,
-            "timeout": timeout_ms,
-            "options": settings,
-        }
+    return build_local_client(
+        ccxt.pro.binanceusdm,
+        server,
+        market_types=["linear"],
+        default_type="swap",
+        api_key=api_key,
+        secret=secret,
+        timeout_ms=timeout_ms,
+        enable_rate_limit=enable_rate_limit,
+        options=options,
     )
-    local = endpoint_urls(exchange.urls["api"], http_base, ws_base)
-    exchange.urls["api"] = local
-    exchange.urls["test"] = dict(local)
-    exchange.urls["demo"] = dict(local)
-    exchange.number = str
-    return exchange

@@ -10,6 +10,7 @@ from typing import Literal
 from gridledger.exchange.sim.faults import StreamFaults
 from gridledger.exchange.sim.perp_values import PerpMarketSpec
 from gridledger.exchange.sim.prices import Tick
+from gridledger.testkit.local_binance.config import check_server_fields
 
 _HOUR_MS = 3_600_000
 
@@ -85,14 +86,6 @@ class LocalBinanceUsdmConfig:
         for name in ("create_delay_p", "rest_error_p"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1]")
-        if self.disconnect_mode not in ("abort", "close"):
-            raise ValueError(f"disconnect_mode must be abort or close, got {self.disconnect_mode!r}")
-        if self.tick_volume <= 0:
-            raise ValueError("tick_volume must be positive")
-        for fault_path, status in self.http_status_faults.items():
-            if not fault_path.startswith("/") or not 400 <= status <= 599:
-                raise ValueError(f"http_status_faults: {fault_path!r} -> {status}: a path and a 4xx/5xx status")
-        if not self.api_key or not self.secret:
-            raise ValueError("api_key and secret must not be empty")
+        check_server_fields(self)
         if set(self.balances) - {self.spec.settle}:
             raise ValueError(f"balances: a futures wallet holds only {self.spec.settle}")

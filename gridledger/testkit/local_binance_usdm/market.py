@@ -12,96 +12,25 @@ after a mark-price change), not on Binance's timers, so tests are deterministic.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from typing import Any
-
 from aiohttp import web
 
-from gridledger.testkit.local_binance.peer import WsPeer
+from gridledger.testkit.local_binance.market import Render, StreamHub
 
 KINDS = ("ticker", "miniTicker", "bookTicker", "markPrice", "markPrice@1s")
 
-Render = Callable[[str], dict[str, Any] | None]
 
+class UsdmMarketHub(StreamHub):
+    """Market-stream connections and their subscriptions (the protocol is :class:`StreamHub`'s)."""
 
-def valid_stream(name: str) -> bool:
-    symbol, _, kind = name.partition("@")
-    return bool(symbol) and symbol == symbol.lower() and kind in KINDS
-
-
-class UsdmMarketHub:
-    """Market-stream connections and their subscriptions."""
-
-    def __init__(self, on_change: Callable[[], None] | None = None) -> None:
-        self._subs: dict[WsPeer, set[str]] = {}
-        self._on_change = on_change
-
-    @property
-    def peers(self) -> list[WsPeer]:
-        return list(self._subs)
-
-    def count(self, stream: str) -> int:
-        """How many connections are subscribed to ``stream`` (e.g. ``btcusdt@ticker``)."""
-        return sum(1 for names in self._subs.values() if stream in names)
+    kinds = KINDS
 
     def publish(self, venue_id: str, render: Render, kinds: tuple[str, ...] = KINDS) -> None:
         """Push the events of ``kinds`` to their subscribers; ``render(kind)`` builds one
         (once per kind; None: nothing to send yet, e.g. no print)."""
-        symbol = venue_id.lower()
-        rendered: dict[str, str | None] = {}
-        for peer, names in self._subs.items():
-            for kind in kinds:
-                if f"{symbol}@{kind}" not in names:
-                    continue
-                if kind not in rendered:
-                    event = render(kind)
-                    rendered[kind] = None if event is None else json.dumps(event, separators=(",", ":"))
-                text = rendered[kind]
-                if text is not None:
-                    peer.send_text(text)
+        self.push(venue_id, render, kinds)
 
     async def handle(self, request: web.Request, tail: str) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse()
-        await ws.prepare(request)
-        peer = WsPeer(ws, request.transport)
-        self._subs[peer] = {n for n in tail.split("/") if valid_stream(n)}
-        self._changed()
-        try:
-            await peer.run(lambda text: self._on_text(peer, text))
-        finally:
-            self._subs.pop(peer, None)
-            self._changed()
-        return ws
+        return await self.serve(request, tail)
 
-    async def _on_text(self, peer: WsPeer, text: str) -> None:
-        try:
-            request = json.loads(text)
-        except ValueError:
-            peer.send_json({"error": {"code": 3, "msg": "Invalid JSON: expected value"}, "id": None})
-            return
-        if not isinstance(request, dict):
-            peer.send_json({"error": {"code": 3, "msg": "Invalid JSON: expected an object"}, "id": None})
-            return
-        req_id = request.get("id")
-        method = request.get("method")
-        params = request.get("params") or []
-        names = self._subs.setdefault(peer, set())
-        if method in ("SUBSCRIBE", "UNSUBSCRIBE"):
-            if not isinstance(params, list) or not all(isinstance(p, str) and valid_stream(p) for p in params):
-                peer.send_json({"error": {"code": 2, "msg": "Invalid request: unknown stream name"}, "id": req_id})
-                return
-            if method == "SUBSCRIBE":
-                names.update(params)
-            else:
-                names.difference_update(params)
-            peer.send_json({"result": None, "id": req_id})
-            self._changed()
-        elif method == "LIST_SUBSCRIPTIONS":
-            peer.send_json({"result": sorted(names), "id": req_id})
-        else:
-            peer.send_json({"error": {"code": 2, "msg": "Invalid request: unknown method"}, "id": req_id})
 
-    def _changed(self) -> None:
-        if self._on_change is not None:
-            self._on_change()
+__all__ = ["KINDS", "Render", "UsdmMarketHub"]

@@ -25,18 +25,25 @@ order time with ``-4061``).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
-from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from gridledger.exchange.sim.errors import SimOrderError
 from gridledger.testkit.local_binance import errors
-from gridledger.testkit.local_binance.auth import check_api_key, verify_rest
+from gridledger.testkit.local_binance.auth import check_api_key
 from gridledger.testkit.local_binance.errors import ApiError
 from gridledger.testkit.local_binance.klines import KlineHistory, klines
 from gridledger.testkit.local_binance.params import Params
-from gridledger.testkit.local_binance.peer import dumps
+from gridledger.testkit.local_binance.rest_handlers import (
+    Handler,
+    Json,
+    error,
+    gateway_error,
+    order_ref,
+    public_handler,
+    query_and_body,
+    respond,
+    signed_handler,
+)
 from gridledger.testkit.local_binance_usdm.venue import OrderRequest, UsdmVenue
 
 _DAY_MS = 86_400_000
@@ -72,17 +79,6 @@ _INCOME_TYPES = (
     "FEE_RETURN",
     "BFUSD_REWARD",
 )
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Json = Any
-
-
-def _respond(body: Json, status: int = 200) -> web.Response:
-    return web.Response(text=dumps(body), status=status, content_type="application/json")
-
-
-def _error(exc: ApiError) -> web.Response:
-    return _respond(exc.body(), exc.status)
 
 
 class UsdmRestApi:
@@ -138,49 +134,13 @@ class UsdmRestApi:
 
     def _fault(self, request: web.Request) -> web.Response | None:
         status = self.venue.http_status_fault(request.path, request.method)
-        if status is None:
-            return None
-        return web.Response(text="gateway error", status=status, content_type="text/plain")
+        return None if status is None else gateway_error(status)
 
     def _public(self, fn: Callable[[Params], Json]) -> Handler:
-        async def handler(request: web.Request) -> web.StreamResponse:
-            params = Params(parse_qsl(request.rel_url.raw_query_string, keep_blank_values=True))
-            try:
-                return _respond(fn(params))
-            except ApiError as exc:
-                return _error(exc)
-            except SimOrderError as exc:
-                return _error(ApiError.from_sim(exc))
-
-        return handler
+        return public_handler(fn)
 
     def _signed(self, fn: Callable[[Params], Json | Awaitable[Json]]) -> Handler:
-        async def handler(request: web.Request) -> web.StreamResponse:
-            fault = self._fault(request)
-            if fault is not None:
-                return fault
-            raw_query = request.rel_url.raw_query_string
-            raw_body = await request.text() if request.can_read_body else ""
-            params = Params(parse_qsl(raw_query, keep_blank_values=True) + parse_qsl(raw_body, keep_blank_values=True))
-            try:
-                verify_rest(
-                    request.headers.get("X-MBX-APIKEY"),
-                    raw_query,
-                    raw_body,
-                    params,
-                    self.venue.creds,
-                    self.venue.now_ms(),
-                )
-                result = fn(params)
-                if isinstance(result, Awaitable):
-                    result = await result
-                return _respond(result)
-            except ApiError as exc:
-                return _error(exc)
-            except SimOrderError as exc:
-                return _error(ApiError.from_sim(exc))
-
-        return handler
+        return signed_handler(fn, self.venue, self._fault)
 
     def _keyed(self, fn: Callable[[Params], Json]) -> Handler:
         """USER_STREAM security: the API key header only, no signature."""
@@ -189,22 +149,18 @@ class UsdmRestApi:
             fault = self._fault(request)
             if fault is not None:
                 return fault
-            raw_body = await request.text() if request.can_read_body else ""
-            params = Params(
-                parse_qsl(request.rel_url.raw_query_string, keep_blank_values=True)
-                + parse_qsl(raw_body, keep_blank_values=True)
-            )
+            _query, _body, params = await query_and_body(request)
             try:
                 check_api_key(request.headers.get("X-MBX-APIKEY"), self.venue.creds)
-                return _respond(fn(params))
+                return respond(fn(params))
             except ApiError as exc:
-                return _error(exc)
+                return error(exc)
 
         return handler
 
     async def not_found(self, request: web.Request) -> web.StreamResponse:
         body = {"code": -1, "msg": f"local_binance_usdm does not implement {request.method} {request.path}"}
-        return _respond(body, 404)
+        return respond(body, 404)
 
     def _symbol(self, params: Params, required: bool = True) -> str | None:
         symbol = params.required("symbol") if required else params.get("symbol")
@@ -312,26 +268,17 @@ class UsdmRestApi:
         )
         return self.venue.new_order(request)
 
-    def _order_ref(self, params: Params) -> int | str:
-        order_id = params.integer("orderId")
-        if order_id is not None:
-            return order_id
-        client_id = params.get("origClientOrderId")
-        if client_id is None:
-            raise ApiError(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!")
-        return client_id
-
     def query_order(self, params: Params) -> Json:
         self._symbol(params)
-        return self.venue.query_order(self._order_ref(params))
+        return self.venue.query_order(order_ref(params))
 
     def open_order(self, params: Params) -> Json:
         self._symbol(params)
-        return self.venue.open_order(self._order_ref(params))
+        return self.venue.open_order(order_ref(params))
 
     def cancel_order(self, params: Params) -> Json:
         self._symbol(params)
-        return self.venue.cancel_order(self._order_ref(params))
+        return self.venue.cancel_order(order_ref(params))
 
     def cancel_all(self, params: Params) -> Json:
         self._symbol(params)

@@ -10,7 +10,6 @@ applied at ``max(tick.ts_ms, core clock, wall clock)``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import time
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from gridledger.exchange.sim.perp_values import FundingPayment
 from gridledger.exchange.sim.prices import Tick
 from gridledger.exchange.sim.values import SimOrder, SimTrade, TickerStats
 from gridledger.testkit.local_binance.auth import Credentials
+from gridledger.testkit.local_binance.create_delay import CreateDelays
 from gridledger.testkit.local_binance.errors import ApiError
 from gridledger.testkit.local_binance.peer import WsPeer
 from gridledger.testkit.local_binance_usdm.config import LocalBinanceUsdmConfig
@@ -90,9 +90,8 @@ class UsdmVenue:
         self.user_peers: set[WsPeer] = set()
         self.closing = asyncio.Event()
         self._dispatched = 0
-        self._delay_rng = random.Random(config.create_delay_seed)
+        self._delays = CreateDelays(config, self.closing)
         self._error_rng = random.Random(config.rest_error_seed)
-        self._armed: list[int] = []
         self._book_update_id = 0
 
     def now_ms(self) -> int:
@@ -235,21 +234,7 @@ class UsdmVenue:
         return None
 
     def arm_create_delay(self, delay_ms: int, count: int = 1) -> None:
-        if delay_ms <= 0 or count <= 0:
-            raise ValueError("delay_ms and count must be positive")
-        self._armed.extend([delay_ms] * count)
-
-    def _next_create_delay_ms(self) -> int:
-        if self._armed:
-            return self._armed.pop(0)
-        delay = self.config.create_delay_ms
-        if delay and self._delay_rng.random() < self.config.create_delay_p:
-            return delay
-        return 0
-
-    async def _hold(self, delay_ms: int) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.closing.wait(), delay_ms / 1000)
+        self._delays.arm(delay_ms, count)
 
     # --- market data -------------------------------------------------------------------------
 
@@ -299,7 +284,7 @@ class UsdmVenue:
 
     async def new_order(self, request: OrderRequest) -> Json:
         core = self.core
-        delay_ms = self._next_create_delay_ms()
+        delay_ms = self._delays.next_ms()
         now = self.now_ms()
         try:
             order = core.place(
@@ -320,7 +305,7 @@ class UsdmVenue:
         if delay_ms:
             # The order exists and its events are on their way; only the answer is late.
             self.counters.create_timeouts += 1
-            await self._hold(delay_ms)
+            await self._delays.hold(delay_ms)
         return body
 
     def query_order(self, ref: int | str) -> Json:
