@@ -124,11 +124,41 @@ class VenueLog:
         self._conn.close()
 
 
-class RecordingCore(SimCore):
-    """A SimCore that logs each command before executing it and counts the ticks applied."""
+def _place_args(
+    client_order_id: str | None, side: Any, type: str, amount: Decimal, price: Decimal | None, post_only: bool
+) -> dict[str, Any]:
+    """What a logged ``place`` holds (replayed by ``_execute``)."""
+    return {
+        "client_order_id": client_order_id,
+        "side": str(getattr(side, "value", side)),
+        "type": type,
+        "amount": str(amount),
+        "price": None if price is None else str(price),
+        "post_only": post_only,
+    }
+
+
+class _Recording(SimCore):
+    """What both recording cores share: the log, the tick count, logged cancels."""
 
     log: VenueLog | None = None
     ticks_applied: int = 0
+
+    def _record(self, now_ms: int | None, kind: str, args: dict[str, Any]) -> None:
+        if self.log is not None:
+            self.log.record(self.ticks_applied, now_ms, kind, args)
+
+    def cancel(self, ref: int | str, now_ms: int | None = None, cancel_client_id: str | None = None) -> SimOrder:
+        self._record(now_ms, "cancel", {"ref": ref, "cancel_client_id": cancel_client_id})
+        return super().cancel(ref, now_ms, cancel_client_id)
+
+    def on_tick(self, tick: Tick) -> list[SimTrade]:
+        self.ticks_applied += 1
+        return super().on_tick(tick)
+
+
+class RecordingCore(_Recording):
+    """A SimCore that logs each command before executing it and counts the ticks applied."""
 
     def place(
         self,
@@ -140,37 +170,12 @@ class RecordingCore(SimCore):
         post_only: bool = False,
         now_ms: int | None = None,
     ) -> SimOrder:
-        if self.log is not None:
-            self.log.record(
-                self.ticks_applied,
-                now_ms,
-                "place",
-                {
-                    "client_order_id": client_order_id,
-                    "side": str(getattr(side, "value", side)),
-                    "type": type,
-                    "amount": str(amount),
-                    "price": None if price is None else str(price),
-                    "post_only": post_only,
-                },
-            )
+        self._record(now_ms, "place", _place_args(client_order_id, side, type, amount, price, post_only))
         return super().place(client_order_id, side, type, amount, price, post_only, now_ms)
 
-    def cancel(self, ref: int | str, now_ms: int | None = None, cancel_client_id: str | None = None) -> SimOrder:
-        if self.log is not None:
-            self.log.record(self.ticks_applied, now_ms, "cancel", {"ref": ref, "cancel_client_id": cancel_client_id})
-        return super().cancel(ref, now_ms, cancel_client_id)
 
-    def on_tick(self, tick: Tick) -> list[SimTrade]:
-        self.ticks_applied += 1
-        return super().on_tick(tick)
-
-
-class RecordingPerpCore(PerpCore):
+class RecordingPerpCore(_Recording, PerpCore):
     """A PerpCore that logs each command (orders and account settings) before executing it."""
-
-    log: VenueLog | None = None
-    ticks_applied: int = 0
 
     def place(
         self,
@@ -183,46 +188,21 @@ class RecordingPerpCore(PerpCore):
         now_ms: int | None = None,
         reduce_only: bool = False,
     ) -> SimOrder:
-        if self.log is not None:
-            self.log.record(
-                self.ticks_applied,
-                now_ms,
-                "place",
-                {
-                    "client_order_id": client_order_id,
-                    "side": str(getattr(side, "value", side)),
-                    "type": type,
-                    "amount": str(amount),
-                    "price": None if price is None else str(price),
-                    "post_only": post_only,
-                    "reduce_only": reduce_only,
-                },
-            )
-        return super().place(client_order_id, side, type, amount, price, post_only, now_ms, reduce_only)
-
-    def cancel(self, ref: int | str, now_ms: int | None = None, cancel_client_id: str | None = None) -> SimOrder:
-        if self.log is not None:
-            self.log.record(self.ticks_applied, now_ms, "cancel", {"ref": ref, "cancel_client_id": cancel_client_id})
-        return super().cancel(ref, now_ms, cancel_client_id)
+        args = _place_args(client_order_id, side, type, amount, price, post_only)
+        self._record(now_ms, "place", {**args, "reduce_only": reduce_only})
+        return PerpCore.place(self, client_order_id, side, type, amount, price, post_only, now_ms, reduce_only)
 
     def set_leverage(self, leverage: int) -> int:
-        if self.log is not None:
-            self.log.record(self.ticks_applied, self.now_ms, "set_leverage", {"leverage": leverage})
+        self._record(self.now_ms, "set_leverage", {"leverage": leverage})
         return super().set_leverage(leverage)
 
     def set_margin_mode(self, mode: str) -> None:
-        if self.log is not None:
-            self.log.record(self.ticks_applied, self.now_ms, "set_margin_mode", {"mode": mode})
+        self._record(self.now_ms, "set_margin_mode", {"mode": mode})
         super().set_margin_mode(mode)
 
     def set_position_mode(self, dual_side: bool) -> None:
-        if self.log is not None:
-            self.log.record(self.ticks_applied, self.now_ms, "set_position_mode", {"dual_side": dual_side})
+        self._record(self.now_ms, "set_position_mode", {"dual_side": dual_side})
         super().set_position_mode(dual_side)
-
-    def on_tick(self, tick: Tick) -> list[SimTrade]:
-        self.ticks_applied += 1
-        return super().on_tick(tick)
 
 
 def _execute(core: RecordingCore | RecordingPerpCore, now_ms: int | None, kind: str, args: dict[str, Any]) -> None:
